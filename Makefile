@@ -1,0 +1,47 @@
+# The two commands README.md shows first: `make demo` and `make test`.
+# Each installs missing Debian packages (as root, only when missing), configures
+# and builds a Release tree in build/, then runs the demo jobs or the test suite.
+BUILD ?= build
+JOBS  ?= 2
+NP    ?= 2
+# Debian's Python has NumPy/pandas/Dask; another python3 may come first on PATH.
+PYTHON := /usr/bin/python3
+ROOT_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
+MPIRUN := mpirun $(ROOT_FLAGS) --oversubscribe
+DATA := data/minute
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps-%:
+	@bash .ci/deps.sh $*
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$(PYTHON)
+
+build: deps-build $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps-test $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j 1
+
+$(DATA)/aig:
+	$(BUILD)/inputs/rask-gen-minute --out $(DATA) --symbols aig,ibm --start 2010-01-04 --days 20 --seed 7
+
+demo: build $(DATA)/aig
+	@echo "== 2.1 cartesian product, $(NP) ranks"
+	$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_cartesian
+	@echo "== 2.2 inc/inc/add, $(NP) ranks"
+	$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_inc_add
+	@echo "== 2.3 for-loop and control flow, $(NP) ranks"
+	$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_loop
+	@echo "== 2.4 daily high-low spread per file, $(NP) ranks"
+	$(MPIRUN) -n $(NP) $(BUILD)/jobs/daily_spread $(DATA)/aig
+
+bench: deps-bench build
+	$(PYTHON) bench/run_bench.py --build $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,94 @@
+#pragma once
+/// Plan: which rank runs each task, derived by every rank alone from the same graph (no
+/// messages to agree), plus what the plan predicts: tasks per rank, bytes crossing
+/// ranks, the critical path and the wall time.
+///
+/// How owners are chosen (list scheduling on a simulated clock, HEFT-like):
+///  - tasks are visited in the graph's depth-first post-order from the outputs;
+///  - a pinned task (TaskOptions::owner, e.g. a chunk on the block-cyclic grid) goes
+///    where it is pinned;
+///  - root tasks (no inputs) are split into contiguous runs of the post-order, balanced
+///    by cost, one run per rank, so that siblings feeding one consumer share a rank
+///    (as Dask co-assigns root tasks);
+///  - any other task goes to the rank where it would finish first, counting the time to
+///    move inputs from other ranks (latency + bytes / bandwidth): a task stays with its
+///    inputs unless another rank is idle enough to repay the transfer;
+///  - a value with no Serializer never moves: its consumers follow it, and a result that
+///    must reach rank 0 pulls its producer there.
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rask/graph.hpp"
+
+namespace rask {
+
+/// The machine model the planner simulates. Seconds and bytes per second.
+struct CostModel {
+  double default_cost = 1e-6;  ///< a task with no cost hint
+  double latency = 5e-6;       ///< one message between ranks
+  double bandwidth = 5e9;      ///< bytes per second between ranks
+};
+
+/// Where compute results are wanted.
+enum class Where {
+  root,  ///< on rank 0 only
+  all,   ///< on every rank
+};
+
+/// A static partition of a graph's needed tasks over ranks. Immutable once made.
+class Plan {
+ public:
+  /// Plans `outputs` of `graph` (finalized) for `nranks` ranks of `threads` threads each.
+  /// Local and deterministic: every rank gets the same plan. Throws GraphError on a cycle
+  /// and PlanError when a value with no Serializer would have to cross ranks.
+  Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int threads,
+       Where where = Where::root, const CostModel& model = {});
+
+  int nranks() const noexcept { return nranks_; }
+  int threads() const noexcept { return threads_; }
+  Where where() const noexcept { return where_; }
+  /// Needed tasks in priority order (the graph's post-order from the outputs).
+  std::span<const TaskId> order() const noexcept { return order_; }
+  std::span<const TaskId> outputs() const noexcept { return outputs_; }
+  /// Rank that runs `task`, or -1 when no output needs it (culled).
+  int owner(TaskId task) const { return owner_[task]; }
+  /// Position of `task` in order() (lower runs first when both are ready).
+  std::uint32_t priority(TaskId task) const { return priority_[task]; }
+  /// Other ranks that need `task`'s value: its consumers' ranks and, for an output,
+  /// rank 0 (or every rank with Where::all). Sorted, without the owner.
+  std::span<const int> send_to(TaskId task) const {
+    return {send_ranks_.data() + send_begin_[task], send_ranks_.data() + send_begin_[task + 1]};
+  }
+
+  std::size_t tasks_on(int rank) const { return tasks_per_rank_[rank]; }
+  std::size_t messages() const noexcept { return messages_; }
+  double bytes_crossing() const noexcept { return bytes_crossing_; }  ///< estimated
+  double total_work() const noexcept { return total_work_; }          ///< seconds, all tasks
+  double critical_path() const noexcept { return critical_path_; }    ///< seconds, ignoring transfers
+  double predicted_seconds() const noexcept { return predicted_; }    ///< simulated wall time
+  /// Simulated start and finish of a task, seconds from the start of the compute.
+  double start(TaskId task) const { return start_[task]; }
+  double finish(TaskId task) const { return finish_[task]; }
+
+  /// Prints the summary: tasks and work per rank, messages and bytes crossing ranks,
+  /// critical path, predicted wall time against serial and ideal.
+  void print(std::ostream& out) const;
+
+ private:
+  int nranks_, threads_;
+  Where where_;
+  std::vector<TaskId> order_, outputs_;
+  std::vector<int> owner_;
+  std::vector<std::uint32_t> priority_;
+  std::vector<std::uint32_t> send_begin_;
+  std::vector<int> send_ranks_;
+  std::vector<std::size_t> tasks_per_rank_;
+  std::vector<double> work_per_rank_;
+  std::vector<double> start_, finish_;
+  std::size_t messages_ = 0;
+  double bytes_crossing_ = 0, total_work_ = 0, critical_path_ = 0, predicted_ = 0;
+};
+
+}  // namespace rask

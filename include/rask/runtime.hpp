@@ -1,0 +1,68 @@
+#pragma once
+/// Runtime: MPI and OpenMP set-up for one program, and the entry point that turns a
+/// graph into results. Create exactly one, first thing in main, on every rank:
+///
+///     int main(int argc, char** argv) {
+///       rask::Runtime rt(argc, argv);   // MPI_Init_thread; MPI_Finalize at scope exit
+///       ...
+///     }
+///
+/// A rask::Error that escapes main is reported once: a collective error (every rank
+/// threw it) by rank 0 alone, then every rank exits with status 1; any other uncaught
+/// exception by the rank that saw it, as `ERROR on rank N: ...`, then MPI_Abort.
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "rask/execute.hpp"
+#include "rask/graph.hpp"
+#include "rask/plan.hpp"
+#include "rask/value.hpp"
+
+namespace rask {
+
+class Runtime {
+ public:
+  /// Collective. Initializes MPI (thread level serialized when available) unless the
+  /// program already did; threads per rank come from OMP_NUM_THREADS.
+  Runtime(int& argc, char**& argv);
+  /// Collective: finalizes MPI if this Runtime initialized it.
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// The live Runtime; throws rask::Error when the program has not created one.
+  static Runtime& current();
+
+  int rank() const noexcept;
+  int size() const noexcept;
+  /// OpenMP threads each rank runs tasks on.
+  int threads() const noexcept;
+  /// Seconds since an arbitrary point (MPI_Wtime). Local.
+  double wtime() const noexcept;
+  /// Collective barrier.
+  void barrier() const;
+
+  /// The planner's machine model; change it before computing. Local (set it the same
+  /// way on every rank, or the ranks' plans differ).
+  CostModel& cost_model() noexcept;
+
+  /// Collective: every rank must call it with the same graph and outputs. Runs the
+  /// tasks the outputs need and returns their values, in the order of `outputs`, on
+  /// rank 0 (every rank with Where::all; other ranks get an empty vector). Throws
+  /// GraphError/PlanError before running anything, and TaskError on every rank when a
+  /// task throws anywhere.
+  std::vector<Value> compute(Graph& graph, std::span<const TaskId> outputs, Where where = Where::root);
+
+  /// The plan compute would follow for this job's ranks and threads. Local.
+  Plan plan(Graph& graph, std::span<const TaskId> outputs, Where where = Where::root) const;
+
+  /// Counters of this rank's part in the last compute.
+  const ExecStats& last_stats() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rask

@@ -1,0 +1,121 @@
+#include "rask/delayed.hpp"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+namespace rask::detail {
+
+namespace {
+
+// "ns::inc(int)" -> "inc"; "std::plus<void>" -> "plus".
+std::string short_name(std::string name) {
+  if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
+  int depth = 0;
+  std::string flat;
+  for (char c : name) {  // drop template arguments
+    if (c == '<') ++depth;
+    if (depth == 0) flat += c;
+    if (c == '>') --depth;
+  }
+  if (auto colon = flat.rfind("::"); colon != std::string::npos) flat = flat.substr(colon + 2);
+  return flat.empty() ? std::string("function") : flat;
+}
+
+std::mutex g_ids_mutex;
+std::unordered_map<const void*, FunctionId> g_function_ids;
+std::unordered_map<const std::type_info*, FunctionId> g_type_ids;
+
+}  // namespace
+
+FunctionId function_id(const void* address) {
+  std::lock_guard lock(g_ids_mutex);
+  if (auto it = g_function_ids.find(address); it != g_function_ids.end()) return it->second;
+  FunctionId id{"function", 0};
+  Dl_info info{};
+  if (dladdr(address, &info) && info.dli_fbase) {
+    // The offset in its module is the same in every process running this binary.
+    auto offset = static_cast<std::uint64_t>(static_cast<const char*>(address) -
+                                             static_cast<const char*>(info.dli_fbase));
+    const char* module = info.dli_fname ? info.dli_fname : "";
+    id.token = token_combine(token_bytes(module, std::strlen(module), 0xf17e), offset);
+    if (info.dli_sname) {
+      int status = 0;
+      char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+      id.name = short_name(status == 0 && demangled ? demangled : info.dli_sname);
+      std::free(demangled);
+    }
+  } else {
+    id.token = token_sequence();
+  }
+  return g_function_ids.emplace(address, id).first->second;
+}
+
+FunctionId type_function_id(const std::type_info& type) {
+  std::lock_guard lock(g_ids_mutex);
+  if (auto it = g_type_ids.find(&type); it != g_type_ids.end()) return it->second;
+  const char* mangled = type.name();
+  FunctionId id{"", token_bytes(mangled, std::strlen(mangled), 0x7e7e)};
+  std::string readable = type_name(type);
+  id.name = readable.find("lambda") != std::string::npos ? "lambda" : short_name(readable);
+  return g_type_ids.emplace(&type, id).first->second;
+}
+
+std::vector<TaskId> build_graph(std::span<const NodePtr> outputs, Graph& graph) {
+  struct Frame {
+    const Node* node;
+    std::size_t next_dep;
+  };
+  std::vector<Frame> path;
+  std::vector<TaskId> deps;
+  std::vector<TaskId> output_ids;
+  output_ids.reserve(outputs.size());
+  for (const NodePtr& output : outputs) {
+    if (auto id = graph.find(output->key.token)) {
+      output_ids.push_back(*id);
+      continue;
+    }
+    path.push_back({output.get(), 0});
+    while (!path.empty()) {
+      Frame& top = path.back();
+      if (top.next_dep < top.node->deps.size()) {
+        const Node* dep = top.node->deps[top.next_dep++].get();
+        if (!graph.find(dep->key.token)) path.push_back({dep, 0});
+        continue;
+      }
+      const Node& node = *top.node;
+      deps.clear();
+      for (const NodePtr& dep : node.deps) deps.push_back(*graph.find(dep->key.token));
+      graph.add_task(node.key, deps, node.body, node.codec,
+                     TaskOptions{.name = {}, .cost = node.cost, .bytes = node.bytes, .owner = node.owner});
+      path.pop_back();
+    }
+    output_ids.push_back(*graph.find(output->key.token));
+  }
+  return output_ids;
+}
+
+std::vector<Value> compute_nodes(std::span<const NodePtr> outputs, Where where) {
+  Runtime& runtime = Runtime::current();
+  Graph graph;
+  auto ids = build_graph(outputs, graph);
+  return runtime.compute(graph, ids, where);
+}
+
+Plan plan_nodes(std::span<const NodePtr> outputs, Where where, Graph& graph) {
+  auto ids = build_graph(outputs, graph);
+  return Runtime::current().plan(graph, ids, where);
+}
+
+void visualize_nodes(std::span<const NodePtr> outputs, const std::string& path) {
+  Runtime& runtime = Runtime::current();
+  if (runtime.rank() != 0) return;
+  Graph graph;
+  Plan plan = plan_nodes(outputs, Where::root, graph);
+  visualize(graph, plan, path);
+}
+
+}  // namespace rask::detail

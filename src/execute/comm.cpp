@@ -1,0 +1,57 @@
+#include "execute/comm.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "rask/error.hpp"
+
+namespace rask::detail {
+
+void check_mpi(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(rc, text, &length);
+  throw MpiError(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+void post_send(const std::shared_ptr<const Bytes>& bytes, int dest, int tag, MPI_Comm comm, Outgoing& out) {
+  // Bytes already starts with the 8-byte total written by the caller (see execute.cpp).
+  out.bytes = bytes;
+  const std::size_t total = bytes->size();
+  for (std::size_t offset = 0; offset < total || offset == 0; offset += kMaxPiece) {
+    const int count = static_cast<int>(std::min(kMaxPiece, total - offset));
+    MPI_Request request;
+    check_mpi(MPI_Isend(bytes->data() + offset, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Isend");
+    out.requests.push_back(request);
+    if (total == 0) break;
+  }
+}
+
+Bytes receive_matched(MPI_Message& msg, const MPI_Status& status, MPI_Comm comm) {
+  int count = 0;
+  check_mpi(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
+  if (count < 8) {
+    Bytes ignored(static_cast<std::size_t>(count));
+    check_mpi(MPI_Mrecv(ignored.data(), count, MPI_BYTE, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv");
+    throw SerializeError("message from rank " + std::to_string(status.MPI_SOURCE) + " is too short (" +
+                         std::to_string(count) + " bytes)");
+  }
+  Bytes first(static_cast<std::size_t>(count));
+  check_mpi(MPI_Mrecv(first.data(), count, MPI_BYTE, &msg, MPI_STATUS_IGNORE), "MPI_Mrecv");
+  std::uint64_t total = 0;
+  std::memcpy(&total, first.data(), 8);
+  if (total == first.size()) return first;
+  Bytes all(total);
+  std::memcpy(all.data(), first.data(), first.size());
+  for (std::size_t offset = first.size(); offset < total; offset += kMaxPiece) {
+    const int piece = static_cast<int>(std::min<std::uint64_t>(kMaxPiece, total - offset));
+    check_mpi(MPI_Recv(all.data() + offset, piece, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, comm,
+                       MPI_STATUS_IGNORE),
+              "MPI_Recv");
+  }
+  return all;
+}
+
+}  // namespace rask::detail

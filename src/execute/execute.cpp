@@ -1,0 +1,450 @@
+#include "execute/execute.hpp"
+
+#include <omp.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "rask/error.hpp"
+
+namespace rask::detail {
+
+namespace {
+
+/// A failure report, as it travels between ranks.
+struct Failure {
+  std::string key;
+  int rank = -1;
+  std::string what;
+  std::string message() const { return "task '" + key + "' failed on rank " + std::to_string(rank) + ": " + what; }
+};
+
+Bytes encode_failure(const Failure& f) {
+  Bytes bytes(8);  // total size, filled below
+  Writer w(bytes);
+  w.write(f.key);
+  w.write(f.rank);
+  w.write(f.what);
+  std::uint64_t total = bytes.size();
+  std::memcpy(bytes.data(), &total, 8);
+  return bytes;
+}
+
+Failure decode_failure(const Bytes& bytes) {
+  Reader r(bytes.data() + 8, bytes.size() - 8);
+  Failure f;
+  f.key = r.read<std::string>();
+  f.rank = r.read<int>();
+  f.what = r.read<std::string>();
+  return f;
+}
+
+/// One thread's ready tasks: it pushes and pops at the back (the newest, whose inputs
+/// are hot in cache); idle threads steal from the front.
+struct alignas(64) ReadyStack {
+  std::mutex mutex;
+  std::deque<TaskId> tasks;
+};
+
+class Executor {
+ public:
+  Executor(const Graph& graph, const Plan& plan, const ExecContext& ctx, ExecStats& stats)
+      : graph_(graph), plan_(plan), ctx_(ctx), stats_(stats), n_(graph.size()), values_(n_),
+        pending_(std::make_unique<std::atomic<std::uint32_t>[]>(n_)),
+        uses_(std::make_unique<std::atomic<std::uint32_t>[]>(n_)), initial_uses_(n_, 0),
+        stacks_(static_cast<std::size_t>(plan.threads())) {
+    const int me = ctx_.rank;
+    // Local consumers of every value (CSR), so a finished task wakes only its own rank's tasks.
+    consumer_begin_.assign(n_ + 1, 0);
+    for (TaskId t : plan_.order())
+      if (plan_.owner(t) == me)
+        for (TaskId d : graph_.task(t).deps) ++consumer_begin_[d + 1];
+    for (std::size_t i = 0; i < n_; ++i) consumer_begin_[i + 1] += consumer_begin_[i];
+    consumers_.resize(consumer_begin_[n_]);
+    std::vector<std::uint32_t> fill(consumer_begin_.begin(), consumer_begin_.end() - 1);
+    for (TaskId t : plan_.order()) {
+      if (plan_.owner(t) != me) continue;
+      ++local_tasks_;
+      const auto& deps = graph_.task(t).deps;
+      pending_[t].store(static_cast<std::uint32_t>(deps.size()), std::memory_order_relaxed);
+      for (TaskId d : deps) consumers_[fill[d]++] = t;
+      if (deps.empty()) roots_.push_back(t);  // plan order = priority order
+    }
+    for (TaskId t : plan_.order()) {
+      initial_uses_[t] = consumer_begin_[t + 1] - consumer_begin_[t];
+      if (plan_.owner(t) != me) {
+        auto dests = plan_.send_to(t);
+        if (std::binary_search(dests.begin(), dests.end(), me)) ++expected_receives_;
+      }
+    }
+    sent_to_.assign(ctx_.nranks, 0);
+    received_from_.assign(ctx_.nranks, 0);
+    results_here_ = plan_.where() == Where::all || me == 0;
+    if (results_here_)
+      for (TaskId t : plan_.outputs()) initial_uses_[t] += 1;  // keep results until handed out
+    for (std::size_t i = 0; i < n_; ++i) uses_[i].store(initial_uses_[i], std::memory_order_relaxed);
+  }
+
+  std::vector<Value> run() {
+    const int threads = plan_.threads();
+    const bool distributed = ctx_.nranks > 1;
+#pragma omp parallel num_threads(threads)
+    work(omp_get_thread_num(), distributed);
+
+    if (distributed) {
+      // Results still on their way to this rank, and our sends, finish here.
+      while (!stopped() && (receives_ < expected_receives_ || sends_in_flight()))
+        if (!progress(true)) idle_wait();
+      agree_on_failure();
+    } else if (failure_) {
+      throw TaskError(failure_->message(), failure_->key, failure_->rank);
+    }
+    std::vector<Value> results;
+    if (!results_here_) return results;
+    results.reserve(plan_.outputs().size());
+    std::unordered_map<TaskId, std::size_t> requests;
+    for (TaskId t : plan_.outputs()) ++requests[t];
+    // The last request for a value takes it; an earlier duplicate copies.
+    for (TaskId t : plan_.outputs())
+      results.push_back(--requests[t] == 0 ? std::move(values_[t]) : values_[t]);
+    return results;
+  }
+
+ private:
+  bool stopped() const { return stop_.load(std::memory_order_acquire); }
+
+  void work(int thread, bool distributed) {
+    const bool may_progress = distributed && (ctx_.any_thread_mpi || thread == 0);
+    auto last_progress = std::chrono::steady_clock::now();
+    unsigned since_check = 0;
+    unsigned idle_rounds = 0;
+    while (!stopped()) {
+      if (auto task = next_task(thread)) {
+        run_task(*task, thread);
+        idle_rounds = 0;
+        // Between tasks, keep messages moving without reading the clock every time.
+        if (may_progress && ++since_check >= 8) {
+          since_check = 0;
+          auto now = std::chrono::steady_clock::now();
+          if (now - last_progress > std::chrono::microseconds(20)) {
+            try_progress();
+            last_progress = now;
+          }
+        }
+        continue;
+      }
+      if (done_.load(std::memory_order_acquire) == local_tasks_) break;
+      if (may_progress && try_progress()) {
+        idle_rounds = 0;
+        continue;
+      }
+      if (++idle_rounds > 64) idle_wait();
+    }
+  }
+
+  std::optional<TaskId> next_task(int thread) {
+    ReadyStack& own = stacks_[thread];
+    {
+      std::lock_guard lock(own.mutex);
+      if (!own.tasks.empty()) {
+        TaskId t = own.tasks.back();
+        own.tasks.pop_back();
+        return t;
+      }
+    }
+    std::size_t root = next_root_.fetch_add(1, std::memory_order_relaxed);
+    if (root < roots_.size()) return roots_[root];
+    for (std::size_t k = 1; k < stacks_.size(); ++k) {
+      ReadyStack& victim = stacks_[(thread + k) % stacks_.size()];
+      std::lock_guard lock(victim.mutex);
+      if (!victim.tasks.empty()) {
+        TaskId t = victim.tasks.front();
+        victim.tasks.pop_front();
+        return t;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void make_ready(TaskId t, int thread) {
+    ReadyStack& own = stacks_[thread];
+    std::lock_guard lock(own.mutex);
+    own.tasks.push_back(t);
+  }
+
+  // A value has arrived or been made: wake the local tasks waiting for it.
+  void deliver(TaskId t, int thread) {
+    for (std::uint32_t i = consumer_begin_[t]; i < consumer_begin_[t + 1]; ++i) {
+      TaskId c = consumers_[i];
+      if (pending_[c].fetch_sub(1, std::memory_order_acq_rel) == 1) make_ready(c, thread);
+    }
+  }
+
+  void run_task(TaskId t, int thread) {
+    const Task& task = graph_.task(t);
+    try {
+      values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t));
+    } catch (const std::exception& e) {
+      fail(t, e.what());
+      return;
+    } catch (...) {
+      fail(t, "an exception that is not a std::exception");
+      return;
+    }
+    for (TaskId d : task.deps)
+      if (uses_[d].fetch_sub(1, std::memory_order_acq_rel) == 1) values_[d].reset();
+    auto dests = plan_.send_to(t);
+    if (!dests.empty()) {
+      auto bytes = std::make_shared<Bytes>(8);
+      try {
+        Writer w(*bytes);
+        task.codec->encode(values_[t], w);
+      } catch (const std::exception& e) {
+        fail(t, std::string("could not serialize its result (") + task.codec->name +
+                    ") to send it to rank " + std::to_string(dests[0]) + ": " + e.what());
+        return;
+      }
+      std::uint64_t total = bytes->size();
+      std::memcpy(bytes->data(), &total, 8);
+      std::lock_guard lock(outbox_mutex_);
+      for (int dest : dests) outbox_.emplace_back(dest, t, bytes);
+    }
+    const bool value_still_needed = initial_uses_[t] > 0;
+    deliver(t, thread);
+    if (!value_still_needed) values_[t].reset();
+    tasks_run_.fetch_add(1, std::memory_order_relaxed);
+    done_.fetch_add(1, std::memory_order_acq_rel);
+  }
+
+  void fail(TaskId t, const std::string& what) {
+    std::lock_guard lock(failure_mutex_);
+    if (!own_failure_) {
+      own_failure_ = Failure{graph_.task(t).key.str(), ctx_.rank, what};
+      if (!failure_ || own_failure_->rank < failure_->rank) failure_ = own_failure_;
+      failed_here_.store(true, std::memory_order_release);
+    }
+    stop_.store(true, std::memory_order_release);
+  }
+
+  bool try_progress() {
+    std::unique_lock lock(mpi_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    return progress(false);
+  }
+
+  // Posts queued sends, retires finished ones, takes in arrived messages. Caller holds
+  // the MPI lock (or is the only thread). Returns whether anything happened.
+  bool progress(bool single_threaded) {
+    std::unique_lock<std::mutex> lock;
+    if (single_threaded) lock = std::unique_lock(mpi_mutex_);
+    bool did = false;
+    std::vector<std::tuple<int, TaskId, std::shared_ptr<Bytes>>> to_send;
+    {
+      std::lock_guard out_lock(outbox_mutex_);
+      to_send.swap(outbox_);
+    }
+    try {
+      for (auto& [dest, t, bytes] : to_send) {
+        Outgoing& out = in_flight_.emplace_back();
+        post_send(bytes, dest, tag_of(t), ctx_.comm, out);
+        ++sent_to_[dest];
+        stats_.messages_sent++;
+        stats_.bytes_sent += bytes->size();
+        did = true;
+      }
+      for (std::size_t i = 0; i < in_flight_.size();) {
+        int complete = 0;
+        auto& reqs = in_flight_[i].requests;
+        check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &complete, MPI_STATUSES_IGNORE),
+                  "MPI_Testall");
+        if (complete) {
+          in_flight_[i] = std::move(in_flight_.back());
+          in_flight_.pop_back();
+          did = true;
+        } else {
+          ++i;
+        }
+      }
+      while (true) {
+        int found = 0;
+        MPI_Message msg;
+        MPI_Status status;
+        check_mpi(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, ctx_.comm, &found, &msg, &status), "MPI_Improbe");
+        if (!found) break;
+        did = true;
+        Bytes bytes = receive_matched(msg, status, ctx_.comm);
+        if (status.MPI_TAG == kErrorTag) {
+          record_remote_failure(decode_failure(bytes), status.MPI_SOURCE);
+          continue;
+        }
+        ++received_from_[status.MPI_SOURCE];
+        if (stopped()) continue;  // a failed compute: late values are dropped
+        TaskId t = static_cast<TaskId>(status.MPI_TAG - 1);
+        if (t >= n_) throw MpiError("message with unknown tag " + std::to_string(status.MPI_TAG));
+        try {
+          Reader r(bytes.data() + 8, bytes.size() - 8);
+          values_[t] = graph_.task(t).codec->decode(r);
+        } catch (const std::exception& e) {
+          fail(t, std::string("its value, received from rank ") + std::to_string(status.MPI_SOURCE) +
+                      ", could not be read: " + e.what());
+          continue;
+        }
+        ++receives_;
+        stats_.messages_received++;
+        deliver(t, omp_in_parallel() ? omp_get_thread_num() : 0);
+      }
+    } catch (const MpiError& e) {
+      std::lock_guard flock(failure_mutex_);
+      if (!own_failure_) {
+        own_failure_ = Failure{"(communication)", ctx_.rank, e.what()};
+        if (!failure_ || own_failure_->rank < failure_->rank) failure_ = own_failure_;
+        failed_here_.store(true, std::memory_order_release);
+      }
+      stop_.store(true, std::memory_order_release);
+    }
+    if (failed_here_ && !failure_sent_) announce_failure();
+    return did;
+  }
+
+  void record_remote_failure(Failure f, int source) {
+    std::lock_guard lock(failure_mutex_);
+    reported_by_.push_back(source);
+    // Every rank reports the failure of the lowest failing rank, so all agree.
+    if (!failure_ || f.rank < failure_->rank) failure_ = std::move(f);
+    stop_.store(true, std::memory_order_release);
+  }
+
+  // Tells every other rank, so that none waits for a value that will never come.
+  void announce_failure() {
+    failure_sent_ = true;
+    Failure mine;
+    {
+      std::lock_guard lock(failure_mutex_);
+      mine = *own_failure_;
+    }
+    auto bytes = std::make_shared<const Bytes>(encode_failure(mine));
+    for (int rank = 0; rank < ctx_.nranks; ++rank) {
+      if (rank == ctx_.rank) continue;
+      Outgoing& out = error_sends_.emplace_back();
+      post_send(bytes, rank, kErrorTag, ctx_.comm, out);
+    }
+  }
+
+  bool sends_in_flight() {
+    std::lock_guard lock(outbox_mutex_);
+    return !outbox_.empty() || !in_flight_.empty();
+  }
+
+  static void idle_wait() {
+    // Oversubscribed ranks (tests run 4 on 2 cores) must give the core away.
+    sched_yield();
+  }
+
+  // Every rank learns whether any rank failed, and all throw the same error if so.
+  void agree_on_failure() {
+    if (failed_here_ && !failure_sent_) announce_failure();
+    int failed = failed_here_ ? 1 : 0, failed_total = 0;
+    MPI_Request request;
+    check_mpi(MPI_Iallreduce(&failed, &failed_total, 1, MPI_INT, MPI_SUM, ctx_.comm, &request), "MPI_Iallreduce");
+    for (int complete = 0; !complete;) {
+      check_mpi(MPI_Test(&request, &complete, MPI_STATUS_IGNORE), "MPI_Test");
+      if (!complete && !progress(true)) idle_wait();
+    }
+    if (failed_total == 0) return;
+    // Every failing rank sent each other rank one report; collect the missing ones.
+    auto already = [&](int source) {
+      return std::find(reported_by_.begin(), reported_by_.end(), source) != reported_by_.end();
+    };
+    int expected = failed_total - (failed_here_ ? 1 : 0);
+    while (static_cast<int>(reported_by_.size()) < expected) {
+      MPI_Message msg;
+      MPI_Status status;
+      check_mpi(MPI_Mprobe(MPI_ANY_SOURCE, kErrorTag, ctx_.comm, &msg, &status), "MPI_Mprobe");
+      Bytes bytes = receive_matched(msg, status, ctx_.comm);
+      if (!already(status.MPI_SOURCE)) record_remote_failure(decode_failure(bytes), status.MPI_SOURCE);
+    }
+    // Drain every value still addressed to this rank, so that every send completes and
+    // the communicator carries nothing stale into the next compute.
+    std::vector<std::uint64_t> expected_from(ctx_.nranks);
+    check_mpi(MPI_Alltoall(sent_to_.data(), 1, MPI_UINT64_T, expected_from.data(), 1, MPI_UINT64_T, ctx_.comm),
+              "MPI_Alltoall");
+    for (int source = 0; source < ctx_.nranks; ++source) {
+      while (received_from_[source] < expected_from[source]) {
+        MPI_Message msg;
+        MPI_Status status;
+        check_mpi(MPI_Mprobe(source, MPI_ANY_TAG, ctx_.comm, &msg, &status), "MPI_Mprobe");
+        receive_matched(msg, status, ctx_.comm);
+        ++received_from_[source];
+      }
+    }
+    {
+      std::lock_guard lock(outbox_mutex_);
+      outbox_.clear();  // never posted, so never counted
+    }
+    for (auto* sends : {&in_flight_, &error_sends_})
+      for (auto& out : *sends)
+        check_mpi(MPI_Waitall(static_cast<int>(out.requests.size()), out.requests.data(), MPI_STATUSES_IGNORE),
+                  "MPI_Waitall");
+    const Failure& f = *failure_;
+    throw TaskError(f.message(), f.key, f.rank);
+  }
+
+  const Graph& graph_;
+  const Plan& plan_;
+  const ExecContext& ctx_;
+  ExecStats& stats_;
+  const std::size_t n_;
+  std::vector<Value> values_;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> pending_;  // inputs not yet here
+  std::unique_ptr<std::atomic<std::uint32_t>[]> uses_;     // local readers left
+  std::vector<std::uint32_t> initial_uses_;
+  std::vector<std::uint32_t> consumer_begin_;
+  std::vector<TaskId> consumers_;
+  std::vector<TaskId> roots_;
+  std::atomic<std::size_t> next_root_{0};
+  std::vector<ReadyStack> stacks_;
+  std::size_t local_tasks_ = 0;
+  std::atomic<std::size_t> done_{0};
+  std::atomic<std::size_t> tasks_run_{0};
+  std::size_t expected_receives_ = 0, receives_ = 0;
+  bool results_here_ = false;
+
+  std::mutex mpi_mutex_;
+  std::mutex outbox_mutex_;
+  std::vector<std::tuple<int, TaskId, std::shared_ptr<Bytes>>> outbox_;
+  std::vector<Outgoing> in_flight_, error_sends_;
+
+  std::atomic<bool> stop_{false};
+  std::mutex failure_mutex_;
+  std::optional<Failure> failure_, own_failure_;
+  std::atomic<bool> failed_here_{false};
+  bool failure_sent_ = false;
+  std::vector<int> reported_by_;
+
+  std::vector<std::uint64_t> sent_to_, received_from_;  // value messages, per rank
+
+  friend std::vector<Value> rask::detail::execute(const Graph&, const Plan&, const ExecContext&, ExecStats&);
+};
+
+}  // namespace
+
+std::vector<Value> execute(const Graph& graph, const Plan& plan, const ExecContext& ctx, ExecStats& stats) {
+  Executor executor(graph, plan, ctx, stats);
+  struct CountTasks {
+    Executor& e;
+    ExecStats& s;
+    ~CountTasks() { s.tasks_run = e.tasks_run_.load(); }
+  } count{executor, stats};
+  return executor.run();
+}
+
+}  // namespace rask::detail

@@ -1,0 +1,27 @@
+#pragma once
+// The executor behind Runtime::compute (see include/rask/execute.hpp).
+#include <mpi.h>
+
+#include <vector>
+
+#include "execute/comm.hpp"
+#include "rask/execute.hpp"
+#include "rask/graph.hpp"
+#include "rask/plan.hpp"
+
+namespace rask::detail {
+
+struct ExecContext {
+  MPI_Comm comm;         // a communicator private to rask
+  int rank;
+  int nranks;
+  bool any_thread_mpi;   // MPI_THREAD_SERIALIZED or better: any idle thread may progress MPI
+};
+
+/// Collective over ctx.comm. Runs this rank's share of `plan` and returns the results
+/// where the plan says (else an empty vector). On a task failure anywhere, every rank
+/// throws the same TaskError, after every message of this compute has been received,
+/// so the communicator is clean for the next one.
+std::vector<Value> execute(const Graph& graph, const Plan& plan, const ExecContext& ctx, ExecStats& stats);
+
+}  // namespace rask::detail

@@ -1,0 +1,246 @@
+#include "rask/plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <numeric>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include "rask/error.hpp"
+
+namespace rask {
+
+namespace {
+
+// Values with no Serializer must stay on the rank that made them, so a producer and
+// its consumers form one group that the planner places as a unit.
+class Groups {
+ public:
+  explicit Groups(std::size_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), TaskId{0}); }
+  TaskId find(TaskId t) {
+    while (parent_[t] != t) t = parent_[t] = parent_[parent_[t]];
+    return t;
+  }
+  void join(TaskId a, TaskId b) { parent_[find(a)] = find(b); }
+
+ private:
+  std::vector<TaskId> parent_;
+};
+
+std::string describe(const Graph& graph, TaskId t) {
+  return "'" + graph.task(t).key.str() + "' (" + graph.task(t).codec->name + ")";
+}
+
+}  // namespace
+
+Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int threads, Where where,
+           const CostModel& model)
+    : nranks_(std::max(1, nranks)), threads_(std::max(1, threads)), where_(where),
+      outputs_(outputs.begin(), outputs.end()) {
+  const std::size_t n = graph.size();
+  order_ = graph.order(outputs);
+  owner_.assign(n, -1);
+  priority_.assign(n, 0);
+  start_.assign(n, 0);
+  finish_.assign(n, 0);
+  tasks_per_rank_.assign(nranks_, 0);
+  work_per_rank_.assign(nranks_, 0);
+  for (std::uint32_t pos = 0; pos < order_.size(); ++pos) priority_[order_[pos]] = pos;
+
+  auto cost_of = [&](TaskId t) { return graph.task(t).cost >= 0 ? graph.task(t).cost : model.default_cost; };
+  auto bytes_of = [&](TaskId t) {
+    return graph.task(t).bytes >= 0 ? graph.task(t).bytes : static_cast<double>(graph.task(t).codec->size_hint);
+  };
+  auto transfer = [&](TaskId t) { return model.latency + bytes_of(t) / model.bandwidth; };
+
+  // Pins: owner-computes hints (modulo the rank count, so a program runs at any count),
+  // and groups of tasks sharing a value that cannot be serialized.
+  std::vector<int> pin(n, -1);
+  bool any_unserializable = false;
+  for (TaskId t : order_) {
+    if (graph.task(t).owner >= 0) pin[t] = graph.task(t).owner % nranks_;
+    any_unserializable |= !graph.task(t).codec->serializable;
+  }
+  std::optional<Groups> groups;
+  std::vector<int> group_pin;
+  std::vector<TaskId> group_pinned_by;
+  if (any_unserializable && nranks_ > 1) {
+    groups.emplace(n);
+    for (TaskId t : order_)
+      for (TaskId d : graph.task(t).deps)
+        if (!graph.task(d).codec->serializable) groups->join(d, t);
+    group_pin.assign(n, -1);
+    group_pinned_by.assign(n, 0);
+    auto pin_group = [&](TaskId t, int rank, const std::string& why) {
+      TaskId g = groups->find(t);
+      if (group_pin[g] >= 0 && group_pin[g] != rank)
+        throw PlanError("task " + describe(graph, group_pinned_by[g]) + " must run on rank " +
+                        std::to_string(group_pin[g]) + " but " + describe(graph, t) + why +
+                        std::to_string(rank) + ", and they share a value with no rask::Serializer. " +
+                        "Possible fixes: specialize rask::Serializer for the type, or pin them to one rank");
+      group_pin[g] = rank;
+      group_pinned_by[g] = t;
+    };
+    for (TaskId t : order_)
+      if (pin[t] >= 0) pin_group(t, pin[t], " is pinned to rank ");
+    for (TaskId t : outputs_) {
+      if (graph.task(t).codec->serializable) continue;
+      if (where_ == Where::all)
+        throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank: its type has no " +
+                        "rask::Serializer. Possible fixes: specialize rask::Serializer<" +
+                        graph.task(t).codec->name + ">, or compute it on rank 0 only (Where::root)");
+      pin_group(t, 0, " is a result wanted on rank ");
+    }
+  } else if (any_unserializable && where_ == Where::all) {
+    for (TaskId t : outputs_)
+      if (!graph.task(t).codec->serializable && nranks_ > 1)
+        throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank");
+  }
+
+  // Roots are co-assigned in contiguous runs of the post-order, balanced by cost.
+  double root_work = 0;
+  for (TaskId t : order_)
+    if (graph.task(t).deps.empty() && pin[t] < 0) root_work += cost_of(t);
+  double root_seen = 0;
+
+  // The simulated machine: per rank, when each of its threads is next free.
+  std::vector<std::vector<double>> slots(nranks_, std::vector<double>(threads_, 0.0));
+  std::set<std::pair<double, int>> idle;  // (earliest free thread, rank)
+  for (int rank = 0; rank < nranks_; ++rank) idle.emplace(0.0, rank);
+  auto earliest_slot = [&](int rank) {
+    return std::min_element(slots[rank].begin(), slots[rank].end()) - slots[rank].begin();
+  };
+
+  std::vector<int> candidates;
+  for (TaskId t : order_) {
+    const Task& task = graph.task(t);
+    const double cost = cost_of(t);
+    int chosen = pin[t];
+    if (chosen < 0 && groups) {
+      TaskId g = groups->find(t);
+      if (group_pin[g] >= 0) chosen = group_pin[g];
+    }
+    if (chosen < 0 && task.deps.empty()) {
+      double mid = root_work > 0 ? (root_seen + cost / 2) / root_work : 0;
+      chosen = std::min(nranks_ - 1, static_cast<int>(mid * nranks_));
+      root_seen += cost;
+    }
+    auto ready_on = [&](int rank) {
+      double ready = 0;
+      for (TaskId d : task.deps)
+        ready = std::max(ready, finish_[d] + (owner_[d] == rank ? 0.0 : transfer(d)));
+      return ready;
+    };
+    double best_start = 0;
+    if (chosen >= 0) {
+      best_start = std::max(ready_on(chosen), slots[chosen][earliest_slot(chosen)]);
+    } else {
+      // Candidates: where the inputs are, and the rank that frees up first.
+      candidates.clear();
+      for (TaskId d : task.deps)
+        if (std::find(candidates.begin(), candidates.end(), owner_[d]) == candidates.end())
+          candidates.push_back(owner_[d]);
+      int first_idle = idle.begin()->second;
+      if (std::find(candidates.begin(), candidates.end(), first_idle) == candidates.end())
+        candidates.push_back(first_idle);
+      double best_finish = INFINITY;
+      for (int rank : candidates) {
+        double s = std::max(ready_on(rank), slots[rank][earliest_slot(rank)]);
+        if (s + cost < best_finish) {
+          best_finish = s + cost;
+          best_start = s;
+          chosen = rank;
+        }
+      }
+    }
+    if (groups) {
+      TaskId g = groups->find(t);
+      if (group_pin[g] < 0) {
+        group_pin[g] = chosen;
+        group_pinned_by[g] = t;
+      }
+    }
+    owner_[t] = chosen;
+    start_[t] = best_start;
+    finish_[t] = best_start + cost;
+    ++tasks_per_rank_[chosen];
+    work_per_rank_[chosen] += cost;
+    total_work_ += cost;
+    auto slot = earliest_slot(chosen);
+    idle.erase({*std::min_element(slots[chosen].begin(), slots[chosen].end()), chosen});
+    slots[chosen][slot] = finish_[t];
+    idle.emplace(*std::min_element(slots[chosen].begin(), slots[chosen].end()), chosen);
+  }
+
+  // Who needs each value besides its owner: consumers on other ranks, and the ranks
+  // the results go to.
+  std::vector<std::pair<TaskId, int>> sends;
+  for (TaskId t : order_)
+    for (TaskId d : graph.task(t).deps)
+      if (owner_[d] != owner_[t]) sends.emplace_back(d, owner_[t]);
+  for (TaskId t : outputs_) {
+    if (where_ == Where::all) {
+      for (int rank = 0; rank < nranks_; ++rank)
+        if (rank != owner_[t]) sends.emplace_back(t, rank);
+    } else if (owner_[t] != 0) {
+      sends.emplace_back(t, 0);
+    }
+  }
+  std::sort(sends.begin(), sends.end());
+  sends.erase(std::unique(sends.begin(), sends.end()), sends.end());
+  send_begin_.assign(n + 1, 0);
+  send_ranks_.reserve(sends.size());
+  for (auto [task, rank] : sends) {
+    if (!graph.task(task).codec->serializable)
+      throw PlanError("value " + describe(graph, task) + " is needed on rank " + std::to_string(rank) +
+                      " but made on rank " + std::to_string(owner_[task]) + ", and its type has no " +
+                      "rask::Serializer. Possible fix: specialize rask::Serializer<" +
+                      graph.task(task).codec->name + ">");
+    ++send_begin_[task + 1];
+    send_ranks_.push_back(rank);
+    bytes_crossing_ += bytes_of(task);
+  }
+  std::partial_sum(send_begin_.begin(), send_begin_.end(), send_begin_.begin());
+  messages_ = sends.size();
+
+  // Critical path (work only) and the predicted wall time, results delivered.
+  std::vector<double> longest(n, 0);
+  for (TaskId t : order_) {
+    double before = 0;
+    for (TaskId d : graph.task(t).deps) before = std::max(before, longest[d]);
+    longest[t] = before + cost_of(t);
+    critical_path_ = std::max(critical_path_, longest[t]);
+    predicted_ = std::max(predicted_, finish_[t]);
+  }
+  for (TaskId t : outputs_)
+    if (owner_[t] != 0 || where_ == Where::all)
+      predicted_ = std::max(predicted_, finish_[t] + (nranks_ > 1 ? transfer(t) : 0.0));
+}
+
+void Plan::print(std::ostream& out) const {
+  std::ostringstream s;
+  auto seconds = [](double v) {
+    std::ostringstream o;
+    if (v >= 1) o << std::fixed << std::setprecision(3) << v << " s";
+    else if (v >= 1e-3) o << std::fixed << std::setprecision(3) << v * 1e3 << " ms";
+    else o << std::fixed << std::setprecision(3) << v * 1e6 << " us";
+    return o.str();
+  };
+  s << "plan: " << order_.size() << " tasks on " << nranks_ << " rank" << (nranks_ > 1 ? "s" : "") << " x "
+    << threads_ << " thread" << (threads_ > 1 ? "s" : "") << "\n";
+  s << "  rank       tasks         work\n";
+  for (int rank = 0; rank < nranks_; ++rank)
+    s << "  " << std::setw(4) << rank << std::setw(12) << tasks_per_rank_[rank] << std::setw(13)
+      << seconds(work_per_rank_[rank]) << "\n";
+  s << "  between ranks: " << messages_ << " message" << (messages_ == 1 ? "" : "s") << ", ~"
+    << static_cast<std::size_t>(bytes_crossing_) << " bytes\n";
+  const int workers = nranks_ * threads_;
+  s << "  work " << seconds(total_work_) << ", critical path " << seconds(critical_path_) << "\n";
+  s << "  predicted wall time " << seconds(predicted_) << " (serial " << seconds(total_work_) << ", ideal "
+    << seconds(std::max(critical_path_, total_work_ / workers)) << " on " << workers << " workers)\n";
+  out << s.str();
+}
+
+}  // namespace rask

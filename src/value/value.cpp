@@ -1,0 +1,33 @@
+#include "rask/value.hpp"
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace rask {
+
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
+                                                   std::free);
+  std::string name = status == 0 && demangled ? demangled.get() : type.name();
+  // The standard library's long names help nobody reading an error.
+  for (const char* noise : {"std::__cxx11::", "std::__1::"}) {
+    for (auto pos = name.find(noise); pos != std::string::npos; pos = name.find(noise))
+      name.replace(pos, std::string_view(noise).size(), "std::");
+  }
+  for (const char* long_name :
+       {"std::basic_string<char, std::char_traits<char>, std::allocator<char> >"}) {
+    for (auto pos = name.find(long_name); pos != std::string::npos; pos = name.find(long_name))
+      name.replace(pos, std::string_view(long_name).size(), "std::string");
+  }
+  return name;
+}
+
+void Value::throw_type_error(const std::type_info& wanted) const {
+  throw TypeError("value holds " + (has_value() ? type_name(type()) : std::string("nothing")) +
+                  ", not the " + type_name(wanted) + " asked for");
+}
+
+}  // namespace rask
