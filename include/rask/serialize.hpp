@@ -130,10 +130,10 @@ template <Serializable T>
 struct Serializer<std::vector<T>> {
   static void write(Writer& w, const std::vector<T>& v) {
     detail::write_size(w, v.size());
-    if constexpr (std::is_arithmetic_v<T>) {
+    if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
       w.write_bytes(v.data(), v.size() * sizeof(T));
     } else {
-      for (const auto& e : v) Serializer<T>::write(w, e);
+      for (const auto& e : v) Serializer<T>::write(w, static_cast<const T&>(e));
     }
   }
   static std::vector<T> read(Reader& r) {

@@ -1,6 +1,7 @@
 #include "execute/comm.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -16,16 +17,31 @@ void check_mpi(int rc, const char* call) {
   throw MpiError(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
+std::size_t piece_bytes() {
+  static const std::size_t bytes = [] {
+    std::size_t value = std::size_t{1} << 30;
+    if (const char* env = std::getenv("RASK_MESSAGE_PIECE_BYTES")) {
+      char* end = nullptr;
+      unsigned long long parsed = std::strtoull(env, &end, 10);
+      if (*end || parsed < 16 || parsed > value)
+        throw Error("RASK_MESSAGE_PIECE_BYTES must be a whole number from 16 to 1073741824, not '" +
+                    std::string(env) + "'", true);
+      value = parsed;
+    }
+    return value;
+  }();
+  return bytes;
+}
+
 void post_send(const std::shared_ptr<const Bytes>& bytes, int dest, int tag, MPI_Comm comm, Outgoing& out) {
   // Bytes already starts with the 8-byte total written by the caller (see execute.cpp).
   out.bytes = bytes;
   const std::size_t total = bytes->size();
-  for (std::size_t offset = 0; offset < total || offset == 0; offset += kMaxPiece) {
-    const int count = static_cast<int>(std::min(kMaxPiece, total - offset));
+  for (std::size_t offset = 0; offset < total; offset += piece_bytes()) {
+    const int count = static_cast<int>(std::min(piece_bytes(), total - offset));
     MPI_Request request;
     check_mpi(MPI_Isend(bytes->data() + offset, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Isend");
     out.requests.push_back(request);
-    if (total == 0) break;
   }
 }
 
@@ -45,8 +61,8 @@ Bytes receive_matched(MPI_Message& msg, const MPI_Status& status, MPI_Comm comm)
   if (total == first.size()) return first;
   Bytes all(total);
   std::memcpy(all.data(), first.data(), first.size());
-  for (std::size_t offset = first.size(); offset < total; offset += kMaxPiece) {
-    const int piece = static_cast<int>(std::min<std::uint64_t>(kMaxPiece, total - offset));
+  for (std::size_t offset = first.size(); offset < total; offset += piece_bytes()) {
+    const int piece = static_cast<int>(std::min<std::uint64_t>(piece_bytes(), total - offset));
     check_mpi(MPI_Recv(all.data() + offset, piece, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, comm,
                        MPI_STATUS_IGNORE),
               "MPI_Recv");

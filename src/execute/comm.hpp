@@ -18,7 +18,8 @@ constexpr int kErrorTag = 0;
 inline int tag_of(std::uint32_t task) { return static_cast<int>(task) + 1; }
 
 /// Largest piece of one value per MPI message: MPI counts are ints, values may not be.
-constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
+/// 1 GiB unless RASK_MESSAGE_PIECE_BYTES says otherwise (read once; at least 16).
+std::size_t piece_bytes();
 
 /// A value being sent: the serialized bytes (shared by every destination) and the
 /// requests of its pieces. The bytes stay alive until every request completes.

@@ -94,9 +94,12 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
       pin_group(t, 0, " is a result wanted on rank ");
     }
   } else if (any_unserializable && where_ == Where::all) {
+    // The same rule at every rank count, so a program that runs on one rank runs on many.
     for (TaskId t : outputs_)
-      if (!graph.task(t).codec->serializable && nranks_ > 1)
-        throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank");
+      if (!graph.task(t).codec->serializable)
+        throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank: its type has no " +
+                        "rask::Serializer. Possible fixes: specialize rask::Serializer<" +
+                        graph.task(t).codec->name + ">, or compute it on rank 0 only (Where::root)");
   }
 
   // Roots are co-assigned in contiguous runs of the post-order, balanced by cost.
@@ -127,11 +130,17 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
       chosen = std::min(nranks_ - 1, static_cast<int>(mid * nranks_));
       root_seen += cost;
     }
+    // Inputs arrive in parallel, but each message also costs the receiver its handling,
+    // so of two equally early ranks the one holding more of the inputs wins.
     auto ready_on = [&](int rank) {
       double ready = 0;
-      for (TaskId d : task.deps)
-        ready = std::max(ready, finish_[d] + (owner_[d] == rank ? 0.0 : transfer(d)));
-      return ready;
+      std::size_t remote = 0;
+      for (TaskId d : task.deps) {
+        const bool local = owner_[d] == rank;
+        remote += !local;
+        ready = std::max(ready, finish_[d] + (local ? 0.0 : transfer(d)));
+      }
+      return ready + static_cast<double>(remote) * model.latency;
     };
     double best_start = 0;
     if (chosen >= 0) {

@@ -48,7 +48,12 @@ int g_rank = 0, g_size = 1;
 }  // namespace
 
 struct Runtime::Impl {
-  MPI_Comm comm = MPI_COMM_NULL;
+  // Computes alternate between two communicators: a rank may start compute k+1 while
+  // another still waits for compute k's final agreement, and k+1's messages must not be
+  // taken for k's. Two suffice: no rank can get two computes ahead of another.
+  MPI_Comm comms[2] = {MPI_COMM_NULL, MPI_COMM_NULL};
+  unsigned long computes = 0;
+  MPI_Comm comm = MPI_COMM_NULL;  // for the program-level collectives (barrier)
   int rank = 0, size = 1, threads = 1, thread_level = MPI_THREAD_SINGLE;
   bool owns_mpi = false;
   CostModel model;
@@ -67,8 +72,10 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
     MPI_Query_thread(&impl_->thread_level);
   }
   // rask's messages travel on a communicator of their own, never mixing with the program's.
-  detail::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm), "MPI_Comm_dup");
-  MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN);
+  for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1]}) {
+    detail::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, comm), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(*comm, MPI_ERRORS_RETURN);
+  }
   MPI_Comm_rank(impl_->comm, &impl_->rank);
   MPI_Comm_size(impl_->comm, &impl_->size);
   impl_->threads = std::max(1, omp_get_max_threads());
@@ -81,7 +88,8 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
 
 Runtime::~Runtime() {
   std::set_terminate(impl_->previous_terminate);
-  if (impl_->comm != MPI_COMM_NULL) MPI_Comm_free(&impl_->comm);
+  for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1]})
+    if (*comm != MPI_COMM_NULL) MPI_Comm_free(comm);
   if (impl_->owns_mpi) MPI_Finalize();
   g_current = nullptr;
 }
@@ -110,7 +118,8 @@ std::vector<Value> Runtime::compute(Graph& graph, std::span<const TaskId> output
   Plan plan = this->plan(graph, outputs, where);
   const double t1 = MPI_Wtime();
   impl_->stats.plan_seconds = t1 - t0;
-  detail::ExecContext ctx{impl_->comm, impl_->rank, impl_->size, impl_->thread_level >= MPI_THREAD_SERIALIZED};
+  MPI_Comm comm = impl_->comms[impl_->computes++ % 2];
+  detail::ExecContext ctx{comm, impl_->rank, impl_->size, impl_->thread_level >= MPI_THREAD_SERIALIZED};
   auto results = detail::execute(graph, plan, ctx, impl_->stats);
   impl_->stats.run_seconds = MPI_Wtime() - t1;
   return results;

@@ -22,6 +22,8 @@ std::string type_name(const std::type_info& type) {
     for (auto pos = name.find(long_name); pos != std::string::npos; pos = name.find(long_name))
       name.replace(pos, std::string_view(long_name).size(), "std::string");
   }
+  // "vector<std::string >" reads better as "vector<std::string>" (C++11 allows ">>").
+  for (auto pos = name.find(" >"); pos != std::string::npos; pos = name.find(" >")) name.erase(pos, 1);
   return name;
 }
 

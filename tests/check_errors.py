@@ -1,0 +1,69 @@
+"""Every bad input gives one clear message and a non-zero exit on every rank, never a hang."""
+import os
+import re
+import tempfile
+
+from harness import Checks
+
+checks = Checks(__doc__)
+build = checks.build
+
+
+def expect_one_error(name, result, pattern):
+    lines = [l for l in result.stderr.splitlines() if "rask: error:" in l or l.startswith("ERROR on rank")]
+    detail = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    checks.check(f"{name}: non-zero exit", result.returncode != 0, detail)
+    checks.check(f"{name}: exactly one error message", len(lines) == 1, detail)
+    checks.check(f"{name}: message says what failed", bool(lines) and re.search(pattern, lines[0]) is not None,
+                 f"wanted /{pattern}/ in {lines}")
+
+
+for ranks in (1, 2, 4):
+    r = checks.run(f"{build}/tests/fail_task", ranks=ranks)
+    expect_one_error(f"throwing task at {ranks} ranks", r,
+                     r"^rask: error: task 'explode-[0-9a-f]{16}' failed on rank [0-3]: boom: cannot handle 5$")
+
+    r = checks.run(f"{build}/tests/fail_cycle", ranks=ranks)
+    expect_one_error(f"cycle at {ranks} ranks", r,
+                     r"^rask: error: dependency cycle: 'clean' -> 'load' -> 'clean' \(each task needs the next\)")
+
+    r = checks.run(f"{build}/tests/fail_unserializable", ranks=ranks)
+    expect_one_error(f"unserializable result at {ranks} ranks", r,
+                     r"^rask: error: result 'open_handle-[0-9a-f]{16}' \(Handle\) cannot be sent to every rank")
+
+    r = checks.run(f"{build}/jobs/daily_spread", ["/nonexistent/minute/aig"], ranks=ranks)
+    expect_one_error(f"missing input directory at {ranks} ranks", r,
+                     r"^rask: error: input directory '/nonexistent/minute/aig' does not exist")
+
+for ranks in (2, 4):
+    r = checks.run(f"{build}/tests/fail_local", ranks=ranks)
+    expect_one_error(f"error seen by one rank at {ranks} ranks", r,
+                     rf"^ERROR on rank {ranks - 1}: only this rank saw it$")
+
+r = checks.run(f"{build}/jobs/delayed_inc_add", ["--sleep-scale", "abc"], ranks=2)
+expect_one_error("bad option", r, r"^rask: error: --sleep-scale wants a number >= 0, got 'abc'$")
+
+# Bad CSV content: reported with file, line and column by the rank that read it.
+with tempfile.TemporaryDirectory() as tmp:
+    good = "timestamp,open,high,low,close,volume\n2010-01-04 09:30:00,1,2,0.5,1.5,10\n"
+    for day in (4, 5, 6, 7):
+        with open(os.path.join(tmp, f"2010-01-0{day}.csv"), "w") as f:
+            f.write(good)
+    bad = os.path.join(tmp, "2010-01-06.csv")
+    with open(bad, "w") as f:
+        f.write(good + "2010-01-06 09:31:00,1,x1.5,0.5,1.5,10\n")
+    for ranks in (1, 2, 4):
+        r = checks.run(f"{build}/jobs/daily_spread", [tmp], ranks=ranks)
+        expect_one_error(f"bad number at {ranks} ranks", r,
+                         rf"failed on rank [0-3]: {re.escape(bad)}:3:23: cannot read 'x1.5' as a number in column 'high'$")
+    with open(bad, "w") as f:
+        f.write("timestamp,open,close\n2010-01-06 09:31:00,1,2\n")
+    r = checks.run(f"{build}/jobs/daily_spread", [tmp], ranks=2)
+    expect_one_error("missing column", r,
+                     rf"{re.escape(bad)}:1: no column named 'high' \(the header has: timestamp, open, close\)$")
+    for name in os.listdir(tmp):
+        os.remove(os.path.join(tmp, name))
+    r = checks.run(f"{build}/jobs/daily_spread", [tmp], ranks=2)
+    expect_one_error("no input files", r, rf"^rask: error: no \.csv files in '{re.escape(tmp)}'$")
+
+checks.finish()

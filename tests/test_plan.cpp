@@ -1,0 +1,192 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <rask/rask.hpp>
+#include <set>
+#include <sstream>
+
+namespace {
+
+rask::Value one(const rask::Inputs&) { return rask::Value(1L); }
+
+// n leaves, then a tree sum with fan-in 8 (the overhead benchmark, smaller).
+rask::Graph map_tree(std::size_t n, std::vector<rask::TaskId>& root_out, double cost = -1) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  std::vector<rask::TaskId> level;
+  rask::Token next = 1;
+  for (std::size_t i = 0; i < n; ++i)
+    level.push_back(g.add_task({"inc", next++, false}, {}, body, rask::codec_for<long>(), {.cost = cost}));
+  while (level.size() > 1) {
+    std::vector<rask::TaskId> up;
+    for (std::size_t b = 0; b < level.size(); b += 8) {
+      std::vector<rask::TaskId> group(level.begin() + static_cast<long>(b),
+                                      level.begin() + static_cast<long>(std::min(b + 8, level.size())));
+      up.push_back(g.add_task({"sum", next++, false}, group, body, rask::codec_for<long>(), {.cost = cost}));
+    }
+    level = up;
+  }
+  root_out = level;
+  return g;
+}
+
+// Independently of the planner: every value a rank needs and does not make is sent there.
+void expect_sends_cover_every_crossing_edge(const rask::Graph& g, const rask::Plan& plan) {
+  for (rask::TaskId t : plan.order()) {
+    ASSERT_GE(plan.owner(t), 0);
+    ASSERT_LT(plan.owner(t), plan.nranks());
+    for (rask::TaskId d : g.task(t).deps) {
+      auto to = plan.send_to(d);
+      bool crosses = plan.owner(d) != plan.owner(t);
+      EXPECT_EQ(std::find(to.begin(), to.end(), plan.owner(t)) != to.end(), crosses);
+    }
+  }
+  for (rask::TaskId out : plan.outputs())
+    if (plan.owner(out) != 0) {
+      auto to = plan.send_to(out);
+      EXPECT_TRUE(std::find(to.begin(), to.end(), 0) != to.end());
+    }
+}
+
+}  // namespace
+
+TEST(Plan, IsDeterministic) {
+  std::vector<rask::TaskId> root;
+  auto g = map_tree(5000, root);
+  rask::Plan a(g, root, 3, 2), b(g, root, 3, 2);
+  for (rask::TaskId t = 0; t < g.size(); ++t) EXPECT_EQ(a.owner(t), b.owner(t));
+  EXPECT_EQ(a.messages(), b.messages());
+}
+
+TEST(Plan, TreeReductionsStayLocalAndBalanced) {
+  std::vector<rask::TaskId> root;
+  auto g = map_tree(100000, root);
+  for (int ranks : {2, 4, 7}) {
+    rask::Plan plan(g, root, ranks, 1);
+    expect_sends_cover_every_crossing_edge(g, plan);
+    // Only groups straddling a rank boundary cross ranks: a few messages per rank and
+    // tree level (6 levels here), never a number growing with the tasks.
+    EXPECT_LE(plan.messages(), static_cast<std::size_t>(2 * ranks * 6)) << ranks << " ranks";
+    const double share = static_cast<double>(g.size()) / ranks;
+    for (int rank = 0; rank < ranks; ++rank) EXPECT_NEAR(static_cast<double>(plan.tasks_on(rank)), share, 0.05 * share);
+  }
+}
+
+TEST(Plan, IndependentTasksOfUnequalCostBalanceByCost) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  std::vector<rask::TaskId> outs;
+  double work = 0;
+  for (int i = 0; i < 162; ++i) {
+    double cost = i % 2 ? 0.030 : 0.020;
+    work += cost;
+    outs.push_back(g.add_task({"fg", rask::Token(i + 1), false}, {}, body, rask::codec_for<long>(), {.cost = cost}));
+  }
+  rask::Plan plan(g, outs, 2, 1);
+  EXPECT_DOUBLE_EQ(plan.total_work(), work);
+  EXPECT_LE(plan.predicted_seconds(), work / 2 * 1.02);
+  rask::Plan threads(g, outs, 1, 2);
+  EXPECT_LE(threads.predicted_seconds(), work / 2 * 1.02);
+}
+
+TEST(Plan, ChainsStayOnOneRank) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  rask::TaskId prev = g.add_task({"c", 1, false}, {}, body, rask::codec_for<long>(), {});
+  for (rask::Token k = 2; k < 1000; ++k) prev = g.add_task({"c", k, false}, {prev}, body, rask::codec_for<long>(), {});
+  rask::Plan plan(g, std::span(&prev, 1), 4, 1);
+  EXPECT_LE(plan.messages(), 1u);  // at most the result, to rank 0
+  EXPECT_NEAR(plan.critical_path(), 999 * 1e-6, 1e-12);  // 999 tasks of the default cost
+}
+
+TEST(Plan, PredictsTheIncAddExercise) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  auto x = g.add_task({"inc", 1, false}, {}, body, rask::codec_for<long>(), {.cost = 1});
+  auto y = g.add_task({"inc", 2, false}, {}, body, rask::codec_for<long>(), {.cost = 1});
+  auto z = g.add_task({"add", 3, false}, {x, y}, body, rask::codec_for<long>(), {.cost = 1});
+  EXPECT_NEAR(rask::Plan(g, std::span(&z, 1), 1, 1).predicted_seconds(), 3.0, 1e-9);
+  EXPECT_NEAR(rask::Plan(g, std::span(&z, 1), 1, 2).predicted_seconds(), 2.0, 1e-9);
+  rask::Plan two(g, std::span(&z, 1), 2, 1);
+  EXPECT_NEAR(two.predicted_seconds(), 2.0, 1e-3);
+  EXPECT_NE(two.owner(x), two.owner(y));
+  std::ostringstream text;
+  two.print(text);
+  EXPECT_NE(text.str().find("plan: 3 tasks on 2 ranks x 1 thread"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("between ranks: 1 message"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("predicted wall time 2.000 s (serial 3.000 s, ideal 2.000 s on 2 workers)"),
+            std::string::npos)
+      << text.str();
+}
+
+TEST(Plan, MoreRanksThanTasks) {
+  std::vector<rask::TaskId> root;
+  auto g = map_tree(3, root);
+  rask::Plan plan(g, root, 16, 1);
+  expect_sends_cover_every_crossing_edge(g, plan);
+  std::size_t total = 0;
+  for (int rank = 0; rank < 16; ++rank) total += plan.tasks_on(rank);
+  EXPECT_EQ(total, 4u);
+}
+
+TEST(Plan, CulledTasksHaveNoOwner) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  auto used = g.add_task({"u", 1, false}, {}, body, rask::codec_for<long>(), {});
+  auto unused = g.add_task({"n", 2, false}, {}, body, rask::codec_for<long>(), {});
+  rask::Plan plan(g, std::span(&used, 1), 2, 1);
+  EXPECT_EQ(plan.owner(unused), -1);
+  EXPECT_EQ(plan.order().size(), 1u);
+}
+
+TEST(Plan, PinsAreHonouredModuloTheRankCount) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  std::vector<rask::TaskId> outs;
+  for (int part = 0; part < 6; ++part)
+    outs.push_back(g.add_task({"p", rask::Token(part + 1), false}, {}, body, rask::codec_for<long>(), {.owner = part}));
+  rask::Plan plan(g, outs, 4, 1);
+  for (int part = 0; part < 6; ++part) EXPECT_EQ(plan.owner(outs[static_cast<std::size_t>(part)]), part % 4);
+}
+
+struct Local {
+  int x;
+};
+
+TEST(Plan, UnserializableValuesPullTheirConsumers) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  std::vector<rask::TaskId> outs;
+  for (rask::Token k = 1; k <= 20; ++k) {
+    auto made = g.add_task({"make", k, false}, {}, body, rask::codec_for<Local>(), {});
+    outs.push_back(g.add_task({"use", k + 100, false}, {made}, body, rask::codec_for<long>(), {}));
+  }
+  rask::Plan plan(g, outs, 4, 1);
+  for (auto out : outs) EXPECT_EQ(plan.owner(out), plan.owner(g.task(out).deps[0]));
+  expect_sends_cover_every_crossing_edge(g, plan);
+}
+
+TEST(Plan, UnserializableValuesPinnedApartAreAnError) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  auto made = g.add_task({"make", 1, false}, {}, body, rask::codec_for<Local>(), {.owner = 1});
+  auto used = g.add_task({"use", 2, false}, {made}, body, rask::codec_for<long>(), {.owner = 0});
+  try {
+    rask::Plan plan(g, std::span(&used, 1), 2, 1);
+    FAIL();
+  } catch (const rask::PlanError& e) {
+    EXPECT_STREQ(e.what(),
+                 "task 'make-0000000000000001' (Local) must run on rank 1 but 'use-0000000000000002' (long) is "
+                 "pinned to rank 0, and they share a value with no rask::Serializer. Possible fixes: specialize "
+                 "rask::Serializer for the type, or pin them to one rank");
+  }
+  try {
+    rask::Plan plan(g, std::span(&made, 1), 2, 1, rask::Where::all);
+    FAIL();
+  } catch (const rask::PlanError& e) {
+    EXPECT_STREQ(e.what(),
+                 "result 'make-0000000000000001' (Local) cannot be sent to every rank: its type has no "
+                 "rask::Serializer. Possible fixes: specialize rask::Serializer<Local>, or compute it on rank 0 "
+                 "only (Where::root)");
+  }
+}
