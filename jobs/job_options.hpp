@@ -35,10 +35,13 @@ inline void work_for(double seconds) {
 inline void report_times(const rask::Runtime& rt, double serial, double measured, const rask::Plan& plan) {
   if (rt.rank() != 0) return;
   const int workers = rt.size() * rt.threads();
-  // Ideal: the work spread evenly, but never shorter than the longest chain of tasks.
+  // Ideal: the work spread evenly, but never shorter than the longest chain of tasks (a
+  // lower bound; the plan's prediction is what list scheduling can reach).
   const double ideal = std::max(serial / workers, plan.critical_path());
-  std::printf("time: serial %.3f s, ideal %.3f s on %d workers, planned %.3f s, measured %.3f s (%.1f%% over ideal)\n",
-              serial, ideal, workers, plan.predicted_seconds(), measured, 100.0 * (measured / ideal - 1.0));
+  std::printf("time: serial %.3f s, ideal %.3f s on %d workers, planned %.3f s, measured %.3f s "
+              "(%+.1f%% vs plan, %+.1f%% vs ideal)\n",
+              serial, ideal, workers, plan.predicted_seconds(), measured,
+              100.0 * (measured / plan.predicted_seconds() - 1.0), 100.0 * (measured / ideal - 1.0));
 }
 
 }  // namespace jobs
