@@ -1,7 +1,10 @@
 """Every bad input gives one clear message and a non-zero exit on every rank, never a hang."""
 import os
 import re
+import signal
+import subprocess
 import tempfile
+import time
 
 from harness import Checks
 
@@ -65,5 +68,22 @@ with tempfile.TemporaryDirectory() as tmp:
         os.remove(os.path.join(tmp, name))
     r = checks.run(f"{build}/jobs/daily_spread", [tmp], ranks=2)
     expect_one_error("no input files", r, rf"^rask: error: no \.csv files in '{re.escape(tmp)}'$")
+
+# SIGTERM, as SLURM sends it at the time limit: every rank stops with one message.
+command = [checks.args.mpiexec, "-n", "2", "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+job = subprocess.Popen(command + [f"{build}/jobs/delayed_loop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+time.sleep(1.5)  # inside the first compute (each task sleeps 1 s)
+ranks = subprocess.run(["pgrep", "-P", str(job.pid)], capture_output=True, text=True).stdout.split()
+for pid in ranks:
+    os.kill(int(pid), signal.SIGTERM)
+try:
+    out, err = job.communicate(timeout=60)
+except subprocess.TimeoutExpired:
+    job.kill()
+    out, err = job.communicate()
+expect_one_error("SIGTERM", subprocess.CompletedProcess(job.args, job.returncode, out, err),
+                 r"^rask: error: rank [01] stopped: received SIGTERM \(the job's time limit, or scancel\); stopping$")
+checks.check("SIGTERM reached both ranks", len(ranks) == 2, str(ranks))
 
 checks.finish()

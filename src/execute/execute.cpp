@@ -25,7 +25,10 @@ struct Failure {
   std::string key;
   int rank = -1;
   std::string what;
-  std::string message() const { return "task '" + key + "' failed on rank " + std::to_string(rank) + ": " + what; }
+  std::string message() const {
+    if (key.empty()) return "rank " + std::to_string(rank) + " stopped: " + what;
+    return "task '" + key + "' failed on rank " + std::to_string(rank) + ": " + what;
+  }
 };
 
 Bytes encode_failure(const Failure& f) {
@@ -128,6 +131,7 @@ class Executor {
     unsigned since_check = 0;
     unsigned idle_rounds = 0;
     while (!stopped()) {
+      check_signal();
       if (auto task = next_task(thread)) {
         run_task(*task, thread);
         idle_rounds = 0;
@@ -225,14 +229,24 @@ class Executor {
     done_.fetch_add(1, std::memory_order_acq_rel);
   }
 
-  void fail(TaskId t, const std::string& what) {
+  void fail(TaskId t, const std::string& what) { fail(graph_.task(t).key.str(), what); }
+
+  // A failure of this rank; `key` names the task, or is empty when no task is to blame.
+  void fail(const std::string& key, const std::string& what) {
     std::lock_guard lock(failure_mutex_);
     if (!own_failure_) {
-      own_failure_ = Failure{graph_.task(t).key.str(), ctx_.rank, what};
+      own_failure_ = Failure{key, ctx_.rank, what};
       if (!failure_ || own_failure_->rank < failure_->rank) failure_ = own_failure_;
       failed_here_.store(true, std::memory_order_release);
     }
     stop_.store(true, std::memory_order_release);
+  }
+
+  // SLURM's SIGTERM (time limit, scancel) stops the compute like a failure, so every rank
+  // ends with the same message before SIGKILL follows.
+  void check_signal() {
+    if (ctx_.signal && ctx_.signal->load(std::memory_order_relaxed))
+      fail("", "received SIGTERM (the job's time limit, or scancel); stopping");
   }
 
   bool try_progress() {
@@ -247,6 +261,7 @@ class Executor {
     std::unique_lock<std::mutex> lock;
     if (single_threaded) lock = std::unique_lock(mpi_mutex_);
     bool did = false;
+    check_signal();
     std::vector<std::tuple<int, TaskId, std::shared_ptr<Bytes>>> to_send;
     {
       std::lock_guard out_lock(outbox_mutex_);
@@ -303,13 +318,7 @@ class Executor {
         deliver(t, omp_in_parallel() ? omp_get_thread_num() : 0);
       }
     } catch (const MpiError& e) {
-      std::lock_guard flock(failure_mutex_);
-      if (!own_failure_) {
-        own_failure_ = Failure{"(communication)", ctx_.rank, e.what()};
-        if (!failure_ || own_failure_->rank < failure_->rank) failure_ = own_failure_;
-        failed_here_.store(true, std::memory_order_release);
-      }
-      stop_.store(true, std::memory_order_release);
+      fail("", e.what());
     }
     if (failed_here_ && !failure_sent_) announce_failure();
     return did;

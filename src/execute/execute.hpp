@@ -2,6 +2,7 @@
 // The executor behind Runtime::compute (see include/rask/execute.hpp).
 #include <mpi.h>
 
+#include <atomic>
 #include <vector>
 
 #include "execute/comm.hpp"
@@ -16,6 +17,7 @@ struct ExecContext {
   int rank;
   int nranks;
   bool any_thread_mpi;   // MPI_THREAD_SERIALIZED or better: any idle thread may progress MPI
+  const std::atomic<int>* signal = nullptr;  // set when SIGTERM arrived during the compute
 };
 
 /// Collective over ctx.comm. Runs this rank's share of `plan` and returns the results

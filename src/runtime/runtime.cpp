@@ -3,6 +3,8 @@
 #include <mpi.h>
 #include <omp.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -15,6 +17,20 @@ namespace rask {
 
 namespace {
 Runtime* g_current = nullptr;
+std::atomic<int> g_sigterm{0};
+std::atomic<bool> g_in_compute{false};
+
+// Inside a compute, SIGTERM becomes a failure every rank agrees on (the executor polls
+// g_sigterm); outside one, the program dies as it would without rask.
+extern "C" void on_sigterm(int) {
+  if (g_in_compute.load()) {
+    g_sigterm.store(1);
+  } else {
+    std::signal(SIGTERM, SIG_DFL);
+    std::raise(SIGTERM);
+  }
+}
+
 bool g_owns_mpi = false;
 int g_rank = 0, g_size = 1;
 
@@ -59,6 +75,7 @@ struct Runtime::Impl {
   CostModel model;
   ExecStats stats;
   std::terminate_handler previous_terminate = nullptr;
+  struct sigaction previous_sigterm {};
 };
 
 Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
@@ -84,9 +101,14 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
   g_rank = impl_->rank;
   g_size = impl_->size;
   impl_->previous_terminate = std::set_terminate(on_terminate);
+  struct sigaction action {};
+  action.sa_handler = on_sigterm;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, &impl_->previous_sigterm);
 }
 
 Runtime::~Runtime() {
+  sigaction(SIGTERM, &impl_->previous_sigterm, nullptr);
   std::set_terminate(impl_->previous_terminate);
   for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1]})
     if (*comm != MPI_COMM_NULL) MPI_Comm_free(comm);
@@ -119,7 +141,11 @@ std::vector<Value> Runtime::compute(Graph& graph, std::span<const TaskId> output
   const double t1 = MPI_Wtime();
   impl_->stats.plan_seconds = t1 - t0;
   MPI_Comm comm = impl_->comms[impl_->computes++ % 2];
-  detail::ExecContext ctx{comm, impl_->rank, impl_->size, impl_->thread_level >= MPI_THREAD_SERIALIZED};
+  detail::ExecContext ctx{comm, impl_->rank, impl_->size, impl_->thread_level >= MPI_THREAD_SERIALIZED, &g_sigterm};
+  struct InCompute {
+    InCompute() { g_in_compute.store(true); }
+    ~InCompute() { g_in_compute.store(false); }
+  } in_compute;
   auto results = detail::execute(graph, plan, ctx, impl_->stats);
   impl_->stats.run_seconds = MPI_Wtime() - t1;
   return results;
