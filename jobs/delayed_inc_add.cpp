@@ -35,7 +35,10 @@ int main(int argc, char** argv) {
 
   z.visualize("inc_add.dot");
   auto plan = z.plan();
-  if (rt.rank() == 0) plan.print(std::cout);
+  if (rt.rank() == 0) {
+    plan.print(std::cout);
+    std::cout.flush();  // in the job log before the work starts
+  }
   const double start = rt.wtime();
   auto result = z.compute();
   const double measured = rt.wtime() - start;

@@ -71,9 +71,15 @@ with tempfile.TemporaryDirectory() as tmp:
 
 # SIGTERM, as SLURM sends it at the time limit: every rank stops with one message.
 command = [checks.args.mpiexec, "-n", "2", "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
-job = subprocess.Popen(command + [f"{build}/jobs/delayed_loop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+job = subprocess.Popen(command + [f"{build}/jobs/delayed_inc_add"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
-time.sleep(1.5)  # inside the first compute (each task sleeps 1 s)
+# The job prints its plan just before computing for 2 s; signal it in the middle.
+printed = []
+for line in job.stdout:
+    printed.append(line)
+    if line.startswith("  predicted wall time"):
+        break
+time.sleep(0.5)
 ranks = subprocess.run(["pgrep", "-P", str(job.pid)], capture_output=True, text=True).stdout.split()
 for pid in ranks:
     os.kill(int(pid), signal.SIGTERM)
@@ -82,6 +88,7 @@ try:
 except subprocess.TimeoutExpired:
     job.kill()
     out, err = job.communicate()
+out = "".join(printed) + out
 expect_one_error("SIGTERM", subprocess.CompletedProcess(job.args, job.returncode, out, err),
                  r"^rask: error: rank [01] stopped: received SIGTERM \(the job's time limit, or scancel\); stopping$")
 checks.check("SIGTERM reached both ranks", len(ranks) == 2, str(ranks))
