@@ -8,7 +8,7 @@
 //
 // Columns are found by header name, never by position. A plain reader is enough here;
 // the dataframe layer brings the fast one.
-// Run: mpirun -n 2 build/jobs/daily_spread data/minute/aig
+// Run: mpirun -n 2 build/jobs/daily_spread data/minute/aig   (directories and/or .csv files)
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -93,17 +93,26 @@ DaySpread spread(const std::string& path) {
 
 int main(int argc, char** argv) {
   rask::Runtime rt(argc, argv);
-  const std::string dir = argc > 1 ? argv[1] : "data/minute/aig";
-  // Every rank lists the same directory, so a missing input is a collective error.
-  if (!fs::is_directory(dir))
-    throw rask::InputError("input directory '" + dir + "' does not exist; generate minute bars with "
-                           "build/inputs/rask-gen-minute --out data/minute");
+  // Arguments: directories of per-day files and/or the files themselves.
+  std::vector<std::string> inputs(argv + 1, argv + argc);
+  if (inputs.empty()) inputs.push_back("data/minute/aig");
   std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().extension() == ".csv") files.push_back(entry.path().string());
+  // Every rank checks the same paths, so a missing input is a collective error.
+  for (const auto& input : inputs) {
+    if (fs::is_directory(input)) {
+      std::vector<std::string> in_dir;
+      for (const auto& entry : fs::directory_iterator(input))
+        if (entry.path().extension() == ".csv") in_dir.push_back(entry.path().string());
+      if (in_dir.empty()) throw rask::InputError("no .csv files in '" + input + "'");
+      files.insert(files.end(), in_dir.begin(), in_dir.end());
+    } else if (fs::is_regular_file(input)) {
+      files.push_back(input);
+    } else {
+      throw rask::InputError("input '" + input + "' does not exist; generate minute bars with "
+                             "build/inputs/rask-gen-minute --out data/minute");
+    }
+  }
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw rask::InputError("no .csv files in '" + dir + "'");
-
   std::vector<rask::Delayed<DaySpread>> spreads;
   for (const auto& file : files) spreads.push_back(rask::delayed(spread)(file));
   const double start = rt.wtime();

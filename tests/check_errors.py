@@ -36,7 +36,7 @@ for ranks in (1, 2, 4):
 
     r = checks.run(f"{build}/jobs/daily_spread", ["/nonexistent/minute/aig"], ranks=ranks)
     expect_one_error(f"missing input directory at {ranks} ranks", r,
-                     r"^rask: error: input directory '/nonexistent/minute/aig' does not exist")
+                     r"^rask: error: input '/nonexistent/minute/aig' does not exist; generate minute bars with")
 
 for ranks in (2, 4):
     r = checks.run(f"{build}/tests/fail_local", ranks=ranks)
@@ -64,6 +64,10 @@ with tempfile.TemporaryDirectory() as tmp:
     r = checks.run(f"{build}/jobs/daily_spread", [tmp], ranks=2)
     expect_one_error("missing column", r,
                      rf"{re.escape(bad)}:1: no column named 'high' \(the header has: timestamp, open, close\)$")
+    r = checks.run(f"{build}/jobs/daily_spread", [os.path.join(tmp, "2010-01-04.csv"),
+                                                  os.path.join(tmp, "2010-01-09.csv")], ranks=2)
+    expect_one_error("missing input file", r,
+                     rf"^rask: error: input '{re.escape(tmp)}/2010-01-09.csv' does not exist")
     for name in os.listdir(tmp):
         os.remove(os.path.join(tmp, name))
     r = checks.run(f"{build}/jobs/daily_spread", [tmp], ranks=2)
