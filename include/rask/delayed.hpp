@@ -43,7 +43,7 @@ namespace detail {
 struct Node {
   Key key;
   std::vector<std::shared_ptr<const Node>> deps;
-  std::shared_ptr<const TaskBody> body;
+  TaskBody body;  // the graph's task shares it through the node (no allocation of its own)
   const Codec* codec = nullptr;
   double cost = -1, bytes = -1;
   int owner = -1;
@@ -229,11 +229,9 @@ class DelayedFunction {
     std::apply([&](const auto&... slot) { ((token = token_combine(token, slot.token())), ...); }, slots);
     node->key = Key{id_.name, token, false};
     node->deps = deps.take();
-    node->body = std::make_shared<const TaskBody>(
-        [f = f_, slots = std::move(slots)](const Inputs& in) -> Value {
-          return std::apply([&](const auto&... slot) { return Value(R(std::invoke(f, slot.get(in)...))); },
-                            slots);
-        });
+    node->body = [f = f_, slots = std::move(slots)](const Inputs& in) -> Value {
+      return std::apply([&](const auto&... slot) { return Value(R(std::invoke(f, slot.get(in)...))); }, slots);
+    };
     node->codec = codec_for<R>();
     node->cost = options_.cost;
     node->bytes = options_.bytes;

@@ -10,7 +10,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "rask/token.hpp"
@@ -79,6 +78,24 @@ struct Task {
   int owner = -1;                            ///< pinned rank or -1
 };
 
+namespace detail {
+/// Token -> task, by open addressing in one array: no allocation per task, which
+/// matters when a graph has millions of tiny tasks. Token 0 marks an empty slot.
+class TokenIndex {
+ public:
+  std::optional<TaskId> find(Token token) const;
+  /// Stores (token, id) unless the token is present; returns the stored id and whether
+  /// it was inserted.
+  std::pair<TaskId, bool> insert(Token token, TaskId id);
+
+ private:
+  void grow();
+  std::vector<Token> tokens_;
+  std::vector<TaskId> ids_;
+  std::size_t size_ = 0;
+};
+}  // namespace detail
+
 /// A task graph. Keys are unique: adding a task whose key exists returns the existing
 /// task (a shared intermediate is computed once). Not thread-safe; local.
 class Graph {
@@ -110,10 +127,7 @@ class Graph {
   /// The task with this printed key, if any.
   std::optional<TaskId> find(std::string_view key) const;
   /// The task with this token, if any.
-  std::optional<TaskId> find(Token token) const {
-    auto it = index_.find(token);
-    return it == index_.end() ? std::nullopt : std::optional<TaskId>(it->second);
-  }
+  std::optional<TaskId> find(Token token) const { return index_.find(token); }
   /// Like find, but throws GraphError naming the key when it is absent.
   TaskId at(std::string_view key) const;
 
@@ -131,7 +145,7 @@ class Graph {
                      std::shared_ptr<const TaskBody> body, const Codec* codec, const TaskOptions& options);
 
   std::vector<Task> tasks_;
-  std::unordered_map<Token, TaskId> index_;
+  detail::TokenIndex index_;
   // Dependencies named by key, resolved by finalize(): (task, dep key).
   std::vector<std::pair<TaskId, std::string>> unresolved_;
 };

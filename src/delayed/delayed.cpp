@@ -66,7 +66,7 @@ FunctionId type_function_id(const std::type_info& type) {
 
 std::vector<TaskId> build_graph(std::span<const NodePtr> outputs, Graph& graph) {
   struct Frame {
-    const Node* node;
+    const NodePtr* node;  // points into the parent's deps or into outputs: alive throughout
     std::size_t next_dep;
   };
   std::vector<Frame> path;
@@ -78,18 +78,19 @@ std::vector<TaskId> build_graph(std::span<const NodePtr> outputs, Graph& graph) 
       output_ids.push_back(*id);
       continue;
     }
-    path.push_back({output.get(), 0});
+    path.push_back({&output, 0});
     while (!path.empty()) {
       Frame& top = path.back();
-      if (top.next_dep < top.node->deps.size()) {
-        const Node* dep = top.node->deps[top.next_dep++].get();
-        if (!graph.find(dep->key.token)) path.push_back({dep, 0});
+      const Node& node = **top.node;
+      if (top.next_dep < node.deps.size()) {
+        const NodePtr& dep = node.deps[top.next_dep++];
+        if (!graph.find(dep->key.token)) path.push_back({&dep, 0});
         continue;
       }
-      const Node& node = *top.node;
       deps.clear();
       for (const NodePtr& dep : node.deps) deps.push_back(*graph.find(dep->key.token));
-      graph.add_task(node.key, deps, node.body, node.codec,
+      // The task's body shares ownership of its node rather than copying the closure.
+      graph.add_task(node.key, deps, std::shared_ptr<const TaskBody>(*top.node, &node.body), node.codec,
                      TaskOptions{.name = {}, .cost = node.cost, .bytes = node.bytes, .owner = node.owner});
       path.pop_back();
     }

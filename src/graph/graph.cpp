@@ -25,6 +25,44 @@ std::optional<Token> parse_token(std::string_view key) {
 }
 }  // namespace
 
+namespace detail {
+
+std::optional<TaskId> TokenIndex::find(Token token) const {
+  if (tokens_.empty()) return std::nullopt;
+  const std::size_t mask = tokens_.size() - 1;
+  for (std::size_t slot = token & mask;; slot = (slot + 1) & mask) {
+    if (tokens_[slot] == token) return ids_[slot];
+    if (tokens_[slot] == 0) return std::nullopt;
+  }
+}
+
+std::pair<TaskId, bool> TokenIndex::insert(Token token, TaskId id) {
+  if (token == 0) throw GraphError("task token 0 is reserved; tokens come from rask::token_* functions");
+  if (2 * (size_ + 1) > tokens_.size()) grow();  // at most half full: short probes
+  const std::size_t mask = tokens_.size() - 1;
+  for (std::size_t slot = token & mask;; slot = (slot + 1) & mask) {
+    if (tokens_[slot] == token) return {ids_[slot], false};
+    if (tokens_[slot] == 0) {
+      tokens_[slot] = token;
+      ids_[slot] = id;
+      ++size_;
+      return {id, true};
+    }
+  }
+}
+
+void TokenIndex::grow() {
+  std::vector<Token> old_tokens(std::max<std::size_t>(64, tokens_.size() * 2), 0);
+  std::vector<TaskId> old_ids(old_tokens.size());
+  old_tokens.swap(tokens_);
+  old_ids.swap(ids_);
+  size_ = 0;
+  for (std::size_t slot = 0; slot < old_tokens.size(); ++slot)
+    if (old_tokens[slot] != 0) insert(old_tokens[slot], old_ids[slot]);
+}
+
+}  // namespace detail
+
 std::string Key::str() const {
   if (by_hand) return name;
   char hex[17];
@@ -43,12 +81,12 @@ void Inputs::type_error(std::size_t i, const std::type_info& wanted) const {
 
 TaskId Graph::add_task(Key key, std::vector<TaskId> deps, std::shared_ptr<const TaskBody> body,
                        const Codec* codec, const TaskOptions& options) {
-  auto [it, inserted] = index_.try_emplace(key.token, static_cast<TaskId>(tasks_.size()));
-  if (!inserted) return it->second;
   for (TaskId dep : deps)
     if (dep >= tasks_.size())
       throw GraphError("task '" + key.str() + "' depends on task #" + std::to_string(dep) +
                        ", which is not in the graph");
+  auto [id, inserted] = index_.insert(key.token, static_cast<TaskId>(tasks_.size()));
+  if (!inserted) return id;
   Task& task = tasks_.emplace_back();
   task.key = std::move(key);
   task.deps = std::move(deps);
@@ -57,7 +95,7 @@ TaskId Graph::add_task(Key key, std::vector<TaskId> deps, std::shared_ptr<const 
   task.cost = options.cost;
   task.bytes = options.bytes;
   task.owner = options.owner;
-  return it->second;
+  return id;
 }
 
 TaskId Graph::add_by_hand(const std::string& key, std::vector<std::string> deps,
@@ -65,7 +103,7 @@ TaskId Graph::add_by_hand(const std::string& key, std::vector<std::string> deps,
                           const TaskOptions& options) {
   if (key.empty()) throw GraphError("a task key must not be empty");
   Token token = by_hand_token(key);
-  if (index_.count(token)) throw GraphError("key '" + key + "' is added twice; keys of a graph must be unique");
+  if (index_.find(token)) throw GraphError("key '" + key + "' is added twice; keys of a graph must be unique");
   TaskId id = add_task(Key{key, token, true}, {}, std::move(body), codec, options);
   for (auto& dep : deps) unresolved_.emplace_back(id, std::move(dep));
   return id;
@@ -86,9 +124,9 @@ void Graph::finalize() {
 }
 
 std::optional<TaskId> Graph::find(std::string_view key) const {
-  if (auto it = index_.find(by_hand_token(key)); it != index_.end()) return it->second;
+  if (auto id = index_.find(by_hand_token(key))) return id;
   if (auto token = parse_token(key)) {
-    if (auto it = index_.find(*token); it != index_.end() && !tasks_[it->second].key.by_hand) return it->second;
+    if (auto id = index_.find(*token); id && !tasks_[*id].key.by_hand) return id;
   }
   return std::nullopt;
 }
@@ -154,7 +192,7 @@ Graph Graph::cull(std::span<const TaskId> outputs) const {
     new_id[old] = static_cast<TaskId>(culled.tasks_.size());
     Task& copy = culled.tasks_.emplace_back(t);
     for (TaskId& dep : copy.deps) dep = new_id[dep];
-    culled.index_.emplace(t.key.token, new_id[old]);
+    culled.index_.insert(t.key.token, new_id[old]);
   }
   return culled;
 }
