@@ -190,3 +190,33 @@ TEST(Plan, UnserializableValuesPinnedApartAreAnError) {
                  "only (Where::root)");
   }
 }
+
+TEST(Plan, AConsumerStaysWithItsBiggestInput) {
+  // Two inputs made on different ranks; moving the big one would cost 0.2 s.
+  for (bool first_is_big : {true, false}) {
+    rask::Graph g;
+    auto body = std::make_shared<const rask::TaskBody>(one);
+    auto a = g.add_task({"a", 1, false}, {}, body, rask::codec_for<long>(),
+                        {.cost = 1, .bytes = first_is_big ? 1e9 : 8, .owner = 0});
+    auto b = g.add_task({"b", 2, false}, {}, body, rask::codec_for<long>(),
+                        {.cost = 1, .bytes = first_is_big ? 8 : 1e9, .owner = 1});
+    auto c = g.add_task({"c", 3, false}, {a, b}, body, rask::codec_for<long>(), {.cost = 1});
+    rask::Plan plan(g, std::span(&c, 1), 2, 1);
+    EXPECT_EQ(plan.owner(c), first_is_big ? 0 : 1);
+    EXPECT_NEAR(plan.bytes_crossing(), 8 + (first_is_big ? 0 : 8), 1e-9) << "input moved, then the result to rank 0";
+  }
+}
+
+TEST(Plan, IdleRanksTakeWorkWhenMovingItIsCheap) {
+  // One small root feeding 100 independent one-second tasks: they spread over the ranks.
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  auto root = g.add_task({"load", 1, false}, {}, body, rask::codec_for<long>(), {.cost = 0.01});
+  std::vector<rask::TaskId> outs;
+  for (rask::Token k = 2; k < 102; ++k)
+    outs.push_back(g.add_task({"work", k, false}, {root}, body, rask::codec_for<long>(), {.cost = 1}));
+  rask::Plan plan(g, outs, 4, 1);
+  for (int rank = 0; rank < 4; ++rank) EXPECT_NEAR(static_cast<double>(plan.tasks_on(rank)), 25.0, 1.5);
+  EXPECT_LT(plan.predicted_seconds(), 26.0);
+  expect_sends_cover_every_crossing_edge(g, plan);
+}
