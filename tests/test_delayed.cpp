@@ -127,6 +127,22 @@ TEST(Delayed, ArithmeticOperatorsBuildTasks) {
   EXPECT_DOUBLE_EQ(*ratio.compute(rask::Where::all), 1.5);
 }
 
+TEST(Delayed, RepeatedArgumentsShareOneInput) {
+  // 60 arguments, 20 distinct: past the scan limit, duplicates found by hashing.
+  std::vector<rask::Delayed<long>> xs;
+  long expected = 0;
+  for (long i = 0; i < 60; ++i) {
+    xs.push_back(rask::delayed(inc)(i % 20));
+    expected += i % 20 + 1;
+  }
+  auto total = rask::delayed(sum_all)(xs);
+  EXPECT_EQ(total.node()->deps.size(), 20u);
+  EXPECT_EQ(*total.compute(rask::Where::all), expected);
+  auto twice = rask::delayed(add)(xs[0], xs[0]);
+  EXPECT_EQ(twice.node()->deps.size(), 1u);
+  EXPECT_EQ(*twice.compute(rask::Where::all), 2);
+}
+
 TEST(Delayed, ListsOfDelayedAreComputedTogether) {
   std::vector<rask::Delayed<long>> xs;
   for (long i = 0; i < 50; ++i) xs.push_back(rask::delayed(inc)(i % 10));  // 10 distinct

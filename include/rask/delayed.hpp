@@ -86,23 +86,27 @@ struct is_delayed_vector<std::vector<Delayed<T>>> : std::true_type {};
 class DepCollector {
  public:
   std::uint32_t slot(const NodePtr& node) {
-    if (deps_.size() < 16) {  // small calls: a scan beats hashing
+    const Token token = node->key.token;
+    if (index_.empty()) {  // few dependencies: a scan beats hashing
       for (std::uint32_t slot_idx = 0; slot_idx < deps_.size(); ++slot_idx)
-        if (deps_[slot_idx]->key.token == node->key.token) return slot_idx;
-      if (deps_.size() == 15)
-        for (std::uint32_t slot_idx = 0; slot_idx < deps_.size(); ++slot_idx)
-          index_.emplace(deps_[slot_idx]->key.token, slot_idx);
-    } else if (auto it = index_.find(node->key.token); it != index_.end()) {
+        if (deps_[slot_idx]->key.token == token) return slot_idx;
+    } else if (auto it = index_.find(token); it != index_.end()) {
       return it->second;
     }
-    auto new_slot = static_cast<std::uint32_t>(deps_.size());
-    if (deps_.size() >= 15) index_.emplace(node->key.token, new_slot);
+    const auto new_slot = static_cast<std::uint32_t>(deps_.size());
     deps_.push_back(node);
+    if (!index_.empty()) {
+      index_.emplace(token, new_slot);
+    } else if (deps_.size() == kScanLimit) {
+      for (std::uint32_t slot_idx = 0; slot_idx < deps_.size(); ++slot_idx)
+        index_.emplace(deps_[slot_idx]->key.token, slot_idx);
+    }
     return new_slot;
   }
   std::vector<NodePtr> take() { return std::move(deps_); }
 
  private:
+  static constexpr std::size_t kScanLimit = 16;
   std::vector<NodePtr> deps_;
   std::unordered_map<Token, std::uint32_t> index_;
 };
