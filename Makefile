@@ -8,7 +8,7 @@ NP    ?= 2
 PYTHON := /usr/bin/python3
 ROOT_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
 MPIRUN := mpirun $(ROOT_FLAGS) --oversubscribe
-DATA := data/minute
+DATA := inputs/minute
 
 .PHONY: all deps build test demo bench clean
 

@@ -1,11 +1,12 @@
 // rask-gen-minute: seeded minute-bar stock CSVs, one file per symbol and business day.
 //
-//   rask-gen-minute --out data/minute --symbols aig,ibm --start 2010-01-04 --days 20 --seed 7
+//   rask-gen-minute --out inputs/minute --symbols aig,ibm --start 2010-01-04 --days 20 --seed 7
 //
-// writes data/minute/<symbol>/<YYYY-MM-DD>.csv with the header
+// writes inputs/minute/<symbol>/<YYYY-MM-DD>.csv with the header
 // timestamp,open,high,low,close,volume and 390 rows, 09:30 to 15:59, per weekday.
 // The same arguments give the same bytes on any machine: prices come from a
 // counter-based generator keyed by (seed, symbol, day, minute).
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -63,14 +64,23 @@ void civil_from_days(long z, long& y, unsigned& m, unsigned& d) {
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "rask-gen-minute: " << problem << "\n"
-            << "usage: rask-gen-minute --out DIR [--symbols a,b,...] [--start YYYY-MM-DD] [--days N] [--seed S]\n";
+            << "usage: rask-gen-minute [--out DIR (inputs/minute)] [--symbols a,b,...] [--start YYYY-MM-DD] [--days N] [--seed S]\n";
   std::exit(2);
+}
+
+// A whole number, or a usage error naming the option.
+unsigned long long whole_number(const std::string& flag, const std::string& value) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long parsed = std::strtoull(value.c_str(), &end, 10);
+  if (value.empty() || *end || errno || value[0] == '-') usage(flag + " wants a whole number, got '" + value + "'");
+  return parsed;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out, symbols = "aig", start = "2010-01-04";
+  std::string out = "inputs/minute", symbols = "aig", start = "2010-01-04";
   long days = 20;
   std::uint64_t seed = 1;
   for (int arg_idx = 1; arg_idx < argc; ++arg_idx) {
@@ -80,11 +90,10 @@ int main(int argc, char** argv) {
     if (flag == "--out") out = value;
     else if (flag == "--symbols") symbols = value;
     else if (flag == "--start") start = value;
-    else if (flag == "--days") days = std::strtol(value.c_str(), nullptr, 10);
-    else if (flag == "--seed") seed = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--days") days = static_cast<long>(whole_number(flag, value));
+    else if (flag == "--seed") seed = whole_number(flag, value);
     else usage("unknown option " + flag);
   }
-  if (out.empty()) usage("--out is required");
   long year = 0;
   unsigned month = 0, day = 0;
   if (std::sscanf(start.c_str(), "%ld-%u-%u", &year, &month, &day) != 3 || month < 1 || month > 12 || day < 1 ||

@@ -8,7 +8,7 @@
 //
 // Columns are found by header name, never by position. A plain reader is enough here;
 // the dataframe layer brings the fast one.
-// Run: mpirun -n 2 build/jobs/daily_spread data/minute/aig   (directories and/or .csv files)
+// Run: mpirun -n 2 build/jobs/daily_spread inputs/minute/aig   (directories and/or .csv files)
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   rask::Runtime rt(argc, argv);
   // Arguments: directories of per-day files and/or the files themselves.
   std::vector<std::string> inputs(argv + 1, argv + argc);
-  if (inputs.empty()) inputs.push_back("data/minute/aig");
+  if (inputs.empty()) inputs.push_back("inputs/minute/aig");
   std::vector<std::string> files;
   // Every rank checks the same paths, so a missing input is a collective error.
   for (const auto& input : inputs) {
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
       files.push_back(input);
     } else {
       throw rask::InputError("input '" + input + "' does not exist; generate minute bars with "
-                             "build/inputs/rask-gen-minute --out data/minute");
+                             "build/inputs/rask-gen-minute --out inputs/minute");
     }
   }
   std::sort(files.begin(), files.end());

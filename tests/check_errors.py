@@ -46,6 +46,22 @@ for ranks in (2, 4):
 r = checks.run(f"{build}/jobs/delayed_inc_add", ["--sleep-scale", "abc"], ranks=2)
 expect_one_error("bad option", r, r"^rask: error: --sleep-scale wants a number >= 0, got 'abc'$")
 
+r = checks.run(f"{build}/jobs/delayed_inc_add", ["--sleep-scale", "0"], ranks=2,
+               env={"RASK_MESSAGE_PIECE_BYTES": "lots"})
+expect_one_error("bad RASK_MESSAGE_PIECE_BYTES", r,
+                 r"^rask: error: RASK_MESSAGE_PIECE_BYTES must be a whole number from 16 to 1073741824, not 'lots'$")
+
+# The input generator's usage errors.
+for args, message in ((["--days", "0"], "--days wants a positive number"),
+                      (["--days", "ten"], "--days wants a whole number, got 'ten'"),
+                      (["--seed", "-3"], "--seed wants a whole number, got '-3'"),
+                      (["--start", "2010-13-01"], "--start wants YYYY-MM-DD, got '2010-13-01'"),
+                      (["--colour", "red"], "unknown option --colour"),
+                      (["--out"], "missing value after --out")):
+    r = checks.run(f"{build}/inputs/rask-gen-minute", args)
+    checks.check(f"generator {' '.join(args)}: exit 2 and '{message}'",
+                 r.returncode == 2 and f"rask-gen-minute: {message}\n" in r.stderr, r.stderr)
+
 # Bad CSV content: reported with file, line and column by the rank that read it.
 with tempfile.TemporaryDirectory() as tmp:
     good = "timestamp,open,high,low,close,volume\n2010-01-04 09:30:00,1,2,0.5,1.5,10\n"

@@ -264,6 +264,60 @@ TEST(Delayed, LargeValuesCrossRanks) {
   EXPECT_EQ((*whole)[299999], 999.0);
 }
 
+// Types whose serializer fails: the failure is the task's, named on every rank.
+struct FailsToWrite {
+  int x;
+};
+struct FailsToRead {
+  int x;
+};
+template <>
+struct rask::Serializer<FailsToWrite> {
+  static void write(Writer&, const FailsToWrite&) { throw std::runtime_error("no room"); }
+  static FailsToWrite read(Reader&) { return {}; }
+};
+template <>
+struct rask::Serializer<FailsToRead> {
+  static void write(Writer& w, const FailsToRead& v) { w.write(v.x); }
+  static FailsToRead read(Reader&) { throw std::runtime_error("bad bytes"); }
+};
+FailsToWrite make_unwritable(int x) { return {x}; }
+FailsToRead make_unreadable(int x) { return {x}; }
+
+TEST(Delayed, SerializerFailuresAreTaskFailures) {
+  // With one rank nothing is sent, so nothing fails.
+  try {
+    rask::delayed(make_unwritable)(1).compute(rask::Where::all);
+    EXPECT_EQ(rt().size(), 1);
+  } catch (const rask::TaskError& e) {
+    EXPECT_GT(rt().size(), 1);
+    EXPECT_NE(std::string(e.what()).find("could not serialize its result (FailsToWrite) to send it to rank"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("no room"), std::string::npos) << e.what();
+    EXPECT_TRUE(same_on_every_rank(e.what()));
+  }
+  try {
+    rask::delayed(make_unreadable)(1).compute(rask::Where::all);
+    EXPECT_EQ(rt().size(), 1);
+  } catch (const rask::TaskError& e) {
+    EXPECT_GT(rt().size(), 1);
+    EXPECT_NE(std::string(e.what()).find(", could not be read: bad bytes"), std::string::npos) << e.what();
+    EXPECT_TRUE(same_on_every_rank(e.what()));
+  }
+}
+
+TEST(Delayed, OneRuntimeAtATime) {
+  int argc = 0;
+  char** argv = nullptr;
+  try {
+    rask::Runtime second(argc, argv);
+    FAIL();
+  } catch (const rask::Error& e) {
+    EXPECT_STREQ(e.what(), "a rask::Runtime already exists; create exactly one, at the start of main");
+  }
+}
+
 long explode(long x) {
   if (x == 13) throw std::runtime_error("boom on 13");
   return x;

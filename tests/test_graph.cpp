@@ -148,3 +148,46 @@ TEST(Graph, VisualizeWritesDotAndExplainsWhatItCannotRender) {
   }
   EXPECT_FALSE(std::filesystem::exists(::testing::TempDir() + "graph.svg"));
 }
+
+TEST(Graph, MisuseIsReportedPlainly) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>([](const rask::Inputs&) { return rask::Value(1); });
+  try {
+    g.add_task(rask::Key{"f", 7, false}, {3}, body, rask::codec_for<int>(), {});
+    FAIL();
+  } catch (const rask::GraphError& e) {
+    EXPECT_STREQ(e.what(), "task 'f-0000000000000007' depends on task #3, which is not in the graph");
+  }
+  try {
+    g.add_task(rask::Key{"f", 0, false}, {}, body, rask::codec_for<int>(), {});
+    FAIL();
+  } catch (const rask::GraphError& e) {
+    EXPECT_STREQ(e.what(), "task token 0 is reserved; tokens come from rask::token_* functions");
+  }
+  rask::TaskId missing = 9;
+  try {
+    g.order(std::span(&missing, 1));
+    FAIL();
+  } catch (const rask::GraphError& e) {
+    EXPECT_STREQ(e.what(), "output #9 is not in the graph");
+  }
+  g.add<int>("x", {"y"}, [](const rask::Inputs& in) { return in.get<int>(0); });
+  rask::TaskId x = g.at("x");
+  try {
+    g.order(std::span(&x, 1));
+    FAIL();
+  } catch (const rask::GraphError& e) {
+    EXPECT_STREQ(e.what(), "graph has dependencies given by key that are not resolved yet; call finalize() first");
+  }
+}
+
+long twice(long x) { return 2 * x; }
+
+TEST(Graph, ComputingWithoutARuntimeSaysHowToFixIt) {
+  try {
+    rask::delayed(twice)(2L).compute();
+    FAIL();
+  } catch (const rask::Error& e) {
+    EXPECT_STREQ(e.what(), "no rask::Runtime: create one at the start of main (rask::Runtime rt(argc, argv);)");
+  }
+}

@@ -24,8 +24,8 @@ std::size_t piece_bytes() {
       char* end = nullptr;
       unsigned long long parsed = std::strtoull(env, &end, 10);
       if (*end || parsed < 16 || parsed > value)
-        throw Error("RASK_MESSAGE_PIECE_BYTES must be a whole number from 16 to 1073741824, not '" +
-                    std::string(env) + "'", true);
+        throw InputError("RASK_MESSAGE_PIECE_BYTES must be a whole number from 16 to 1073741824, not '" +
+                         std::string(env) + "'");
       value = parsed;
     }
     return value;

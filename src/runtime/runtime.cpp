@@ -88,19 +88,22 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
   } else {
     MPI_Query_thread(&impl_->thread_level);
   }
-  // rask's messages travel on a communicator of their own, never mixing with the program's.
+  MPI_Comm_rank(MPI_COMM_WORLD, &impl_->rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &impl_->size);
+  g_owns_mpi = impl_->owns_mpi;
+  g_rank = impl_->rank;
+  g_size = impl_->size;
+  // From here on an error escaping main is reported as rask reports it, this
+  // constructor's own included.
+  impl_->previous_terminate = std::set_terminate(on_terminate);
+  // rask's messages travel on communicators of their own, never mixing with the program's.
   for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1]}) {
     detail::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, comm), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(*comm, MPI_ERRORS_RETURN);
   }
-  MPI_Comm_rank(impl_->comm, &impl_->rank);
-  MPI_Comm_size(impl_->comm, &impl_->size);
   impl_->threads = std::max(1, omp_get_max_threads());
+  detail::piece_bytes();  // a bad RASK_MESSAGE_PIECE_BYTES fails here, on every rank, not mid-compute
   g_current = this;
-  g_owns_mpi = impl_->owns_mpi;
-  g_rank = impl_->rank;
-  g_size = impl_->size;
-  impl_->previous_terminate = std::set_terminate(on_terminate);
   struct sigaction action {};
   action.sa_handler = on_sigterm;
   sigemptyset(&action.sa_mask);
