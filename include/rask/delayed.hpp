@@ -12,7 +12,9 @@
 /// Arguments may be plain values, Delayed values, or std::vector of Delayed values
 /// (the function then receives a std::vector of their values, as `delayed(sum)(results)`).
 /// Calls are pure by default: two equal calls (same function, equal arguments) have the
-/// same key and run once. Every rank must build the same graph (SPMD).
+/// same key and run once. Every rank must build the same graph (SPMD). A task's result
+/// type must be copy-constructible (one value may feed several consumers); to cross
+/// ranks it needs a rask::Serializer (see serialize.hpp). A task must not call compute.
 #include <cstddef>
 #include <functional>
 #include <memory>
