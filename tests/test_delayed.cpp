@@ -307,6 +307,17 @@ TEST(Delayed, SerializerFailuresAreTaskFailures) {
   }
 }
 
+long nested(long x) { return *rask::delayed(inc)(x).compute(rask::Where::all); }
+
+TEST(Delayed, ATaskThatComputesIsATaskFailureNotAHang) {
+  try {
+    rask::delayed(nested)(1L).compute();
+    FAIL();
+  } catch (const rask::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("compute was called from inside a task"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Delayed, OneRuntimeAtATime) {
   int argc = 0;
   char** argv = nullptr;

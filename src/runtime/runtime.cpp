@@ -138,6 +138,10 @@ Plan Runtime::plan(Graph& graph, std::span<const TaskId> outputs, Where where) c
 }
 
 std::vector<Value> Runtime::compute(Graph& graph, std::span<const TaskId> outputs, Where where) {
+  // Collective calls from inside one rank's task would wait for ranks that never come.
+  if (g_in_compute.load())
+    throw Error("compute was called from inside a task; a task must return its value, not compute a graph "
+                "(build the whole graph first, then compute it once)");
   impl_->stats = ExecStats{};
   const double t0 = MPI_Wtime();
   Plan plan = this->plan(graph, outputs, where);
