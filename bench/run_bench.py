@@ -77,12 +77,14 @@ def main():
         mine = rask_overhead(build, args.n, args.repetitions, ranks, threads)
         theirs = dask_peer(*peer_args, "--repetitions", args.dask_repetitions)
         dask_us = 1e6 * theirs["seconds"] / theirs["tasks"]
+        dask_compute_us = 1e6 * theirs["compute_seconds"] / theirs["tasks"]
         rows.append({"rask": f"{ranks} rank x {threads} thread", **mine, "peer": peer, "peer_tasks": theirs["tasks"],
-                     "peer_us_per_task": dask_us, "ratio": dask_us / mine["us_per_task"]})
+                     "peer_us_per_task": dask_us, "peer_compute_us_per_task": dask_compute_us,
+                     "ratio": dask_us / mine["us_per_task"]})
         r = rows[-1]
         print(f"  rask {r['rask']:<18} {r['us_per_task']:7.3f} us/task ({r['run_us_per_task']:.3f} running, "
-              f"{r['messages']} messages) | {peer:<40} {dask_us:9.1f} us/task "
-              f"({theirs['tasks']:,} tasks) | rask {r['ratio']:,.0f}x faster", flush=True)
+              f"{r['messages']} messages) | {peer:<40} {dask_us:9.1f} us/task ({dask_compute_us:.1f} computing; "
+              f"{theirs['tasks']:,} tasks) | rask {r['ratio']:,.0f}x faster", flush=True)
 
     print("cartesian exercise 2.1 (81 distinct pairs x (20 ms + 30 ms)), 2 workers", flush=True)
     mine = rask_cartesian(build, 3)
