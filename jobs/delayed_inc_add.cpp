@@ -1,4 +1,3 @@
-#include <iostream>
 // Workshop exercise 2.2: two independent increments, then their sum.
 //
 //     inc(1)    inc(2)        each sleeps 1 s
@@ -8,6 +7,7 @@
 // Serially 3 s; with two workers the incs overlap: 2 s.
 // Run: mpirun -n 2 build/jobs/delayed_inc_add [--sleep-scale 0.01]
 #include <cstdio>
+#include <iostream>
 
 #include "job_options.hpp"
 
