@@ -63,6 +63,13 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     if (graph.task(t).owner >= 0) pin[t] = graph.task(t).owner % nranks_;
     any_unserializable |= !graph.task(t).codec->serializable;
   }
+  // The same rule at every rank count, so a program that runs on one rank runs on many.
+  if (any_unserializable && where_ == Where::all)
+    for (TaskId t : outputs_)
+      if (!graph.task(t).codec->serializable)
+        throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank: its type has no " +
+                        "rask::Serializer. Possible fixes: specialize rask::Serializer<" +
+                        graph.task(t).codec->name + ">, or compute it on rank 0 only (Where::root)");
   std::optional<Groups> groups;
   std::vector<int> group_pin;
   std::vector<TaskId> group_pinned_by;
@@ -85,21 +92,8 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     };
     for (TaskId t : order_)
       if (pin[t] >= 0) pin_group(t, pin[t], " is pinned to rank ");
-    for (TaskId t : outputs_) {
-      if (graph.task(t).codec->serializable) continue;
-      if (where_ == Where::all)
-        throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank: its type has no " +
-                        "rask::Serializer. Possible fixes: specialize rask::Serializer<" +
-                        graph.task(t).codec->name + ">, or compute it on rank 0 only (Where::root)");
-      pin_group(t, 0, " is a result wanted on rank ");
-    }
-  } else if (any_unserializable && where_ == Where::all) {
-    // The same rule at every rank count, so a program that runs on one rank runs on many.
     for (TaskId t : outputs_)
-      if (!graph.task(t).codec->serializable)
-        throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank: its type has no " +
-                        "rask::Serializer. Possible fixes: specialize rask::Serializer<" +
-                        graph.task(t).codec->name + ">, or compute it on rank 0 only (Where::root)");
+      if (!graph.task(t).codec->serializable) pin_group(t, 0, " is a result wanted on rank ");
   }
 
   // Roots are co-assigned in contiguous runs of the post-order, balanced by cost.
@@ -178,7 +172,7 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     work_per_rank_[chosen] += cost;
     total_work_ += cost;
     auto slot = earliest_slot(chosen);
-    idle.erase({*std::min_element(slots[chosen].begin(), slots[chosen].end()), chosen});
+    idle.erase({slots[chosen][slot], chosen});
     slots[chosen][slot] = finish_[t];
     idle.emplace(*std::min_element(slots[chosen].begin(), slots[chosen].end()), chosen);
   }
