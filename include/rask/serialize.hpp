@@ -20,6 +20,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -249,6 +250,62 @@ struct Serializer<Eigen::Matrix<S, R, C, O, MR, MC>> {
     m.resize(rows, cols);
     r.read_bytes(m.data(), static_cast<std::size_t>(m.size()) * sizeof(S));
     return m;
+  }
+};
+
+/// Opt-in for values whose bulk is one contiguous block of bytes (a vector of numbers,
+/// an Eigen matrix, an array chunk). Such a value crosses ranks from and into its own
+/// storage: a few bytes of header (its shape) travel with other small values, and the
+/// block goes as its own MPI message straight from the sender's object into the
+/// receiver's, with no serialization copy. Specialize with:
+///
+///     static void header(Writer&, const T&);             // what `make` needs (shape)
+///     static std::span<const std::byte> bytes(const T&); // the block
+///     static T make(Reader& header);                     // a T of that shape, contents unset
+///     static std::span<std::byte> storage(T&);           // where its block goes
+///
+/// The type must also have a Serializer (used for small values and by other paths).
+template <class T, class Enable = void>
+struct Contiguous;
+
+/// True when T opted into Contiguous.
+template <class T>
+concept ContiguousValue = requires(Writer& w, Reader& r, const T& v, T& m) {
+  Contiguous<T>::header(w, v);
+  { Contiguous<T>::bytes(v) } -> std::same_as<std::span<const std::byte>>;
+  { Contiguous<T>::make(r) } -> std::same_as<T>;
+  { Contiguous<T>::storage(m) } -> std::same_as<std::span<std::byte>>;
+};
+
+template <class T>
+  requires(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)
+struct Contiguous<std::vector<T>> {
+  static void header(Writer& w, const std::vector<T>& v) { detail::write_size(w, v.size()); }
+  static std::span<const std::byte> bytes(const std::vector<T>& v) { return std::as_bytes(std::span(v)); }
+  static std::vector<T> make(Reader& r) { return std::vector<T>(r.read<std::uint64_t>()); }
+  static std::span<std::byte> storage(std::vector<T>& v) { return std::as_writable_bytes(std::span(v)); }
+};
+
+template <class S, int O, int MR, int MC>
+  requires std::is_arithmetic_v<S>
+struct Contiguous<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, O, MR, MC>> {
+  using M = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, O, MR, MC>;
+  static void header(Writer& w, const M& m) {
+    w.write(static_cast<std::int64_t>(m.rows()));
+    w.write(static_cast<std::int64_t>(m.cols()));
+  }
+  static std::span<const std::byte> bytes(const M& m) {
+    return {reinterpret_cast<const std::byte*>(m.data()), static_cast<std::size_t>(m.size()) * sizeof(S)};
+  }
+  static M make(Reader& r) {
+    auto rows = r.read<std::int64_t>();
+    auto cols = r.read<std::int64_t>();
+    if (rows < 0 || cols < 0)
+      throw SerializeError("Eigen matrix header has a bad shape " + std::to_string(rows) + "x" + std::to_string(cols));
+    return M(rows, cols);
+  }
+  static std::span<std::byte> storage(M& m) {
+    return {reinterpret_cast<std::byte*>(m.data()), static_cast<std::size_t>(m.size()) * sizeof(S)};
   }
 };
 

@@ -4,6 +4,7 @@
 /// written to and read from bytes when it crosses ranks.
 #include <any>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -53,6 +54,15 @@ class Value {
   std::any data_;
 };
 
+/// How a value whose bulk is one contiguous block crosses ranks without copies (see
+/// rask::Contiguous): the header travels with small values, the block on its own.
+struct BlockCodec {
+  void (*header)(const Value&, Writer&);
+  std::span<const std::byte> (*bytes)(const Value&);
+  /// A value of the header's shape and the storage its block is received into.
+  Value (*make)(Reader& header, std::span<std::byte>& storage);
+};
+
 /// How values of one C++ type become bytes and back. One static Codec per type.
 struct Codec {
   std::string name;       ///< demangled type name
@@ -60,6 +70,7 @@ struct Codec {
   std::size_t size_hint;  ///< bytes a value is expected to take when sent (plan estimate)
   void (*encode)(const Value&, Writer&);
   Value (*decode)(Reader&);
+  const BlockCodec* block = nullptr;  ///< set for ContiguousValue types
 };
 
 /// The Codec of T (a pointer to a process-wide constant).
@@ -76,6 +87,19 @@ const Codec* codec_for() {
     } else {
       c.encode = nullptr;
       c.decode = nullptr;
+    }
+    if constexpr (Serializable<T> && ContiguousValue<T>) {
+      static const BlockCodec block{
+          [](const Value& v, Writer& w) { Contiguous<T>::header(w, v.get<T>()); },
+          [](const Value& v) { return Contiguous<T>::bytes(v.get<T>()); },
+          [](Reader& r, std::span<std::byte>& storage) {
+            Value v(Contiguous<T>::make(r));
+            // The block lives in the heap storage the Value now owns; moving the Value
+            // later moves the owner, not the block.
+            storage = Contiguous<T>::storage(const_cast<T&>(v.get<T>()));
+            return v;
+          }};
+      c.block = &block;
     }
     return c;
   }();

@@ -33,15 +33,37 @@ std::size_t piece_bytes() {
   return bytes;
 }
 
-void post_send(const std::shared_ptr<const Bytes>& bytes, int dest, int tag, MPI_Comm comm, Outgoing& out) {
-  // Bytes already starts with the 8-byte total written by the caller (see execute.cpp).
+void post_send(const std::shared_ptr<const Bytes>& bytes, int dest, int tag, bool synchronous, MPI_Comm comm,
+               Outgoing& out) {
   out.bytes = bytes;
+  out.dest = dest;
   const std::size_t total = bytes->size();
   for (std::size_t offset = 0; offset < total; offset += piece_bytes()) {
     const int count = static_cast<int>(std::min(piece_bytes(), total - offset));
     MPI_Request request;
-    check_mpi(MPI_Isend(bytes->data() + offset, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Isend");
+    if (synchronous)
+      check_mpi(MPI_Issend(bytes->data() + offset, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Issend");
+    else
+      check_mpi(MPI_Isend(bytes->data() + offset, count, MPI_BYTE, dest, tag, comm, &request), "MPI_Isend");
     out.requests.push_back(request);
+  }
+}
+
+void post_block_send(std::span<const std::byte> block, int dest, MPI_Comm comm, std::vector<MPI_Request>& out) {
+  for (std::size_t offset = 0; offset < block.size(); offset += piece_bytes()) {
+    const int count = static_cast<int>(std::min(piece_bytes(), block.size() - offset));
+    MPI_Request request;
+    check_mpi(MPI_Isend(block.data() + offset, count, MPI_BYTE, dest, kBlockTag, comm, &request), "MPI_Isend");
+    out.push_back(request);
+  }
+}
+
+void post_block_receive(std::span<std::byte> block, int source, MPI_Comm comm, std::vector<MPI_Request>& out) {
+  for (std::size_t offset = 0; offset < block.size(); offset += piece_bytes()) {
+    const int count = static_cast<int>(std::min(piece_bytes(), block.size() - offset));
+    MPI_Request request;
+    check_mpi(MPI_Irecv(block.data() + offset, count, MPI_BYTE, source, kBlockTag, comm, &request), "MPI_Irecv");
+    out.push_back(request);
   }
 }
 

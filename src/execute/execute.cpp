@@ -90,6 +90,8 @@ class Executor {
       }
     }
     sent_to_.assign(ctx_.nranks, 0);
+    queued_.resize(ctx_.nranks);
+    window_.assign(ctx_.nranks, 0);
     received_from_.assign(ctx_.nranks, 0);
     results_here_ = plan_.where() == Where::all || me == 0;
     if (results_here_)
@@ -207,22 +209,33 @@ class Executor {
     for (TaskId d : task.deps)
       if (uses_[d].fetch_sub(1, std::memory_order_acq_rel) == 1) values_[d].reset();
     auto dests = plan_.send_to(t);
+    bool held_for_blocks = false;
     if (!dests.empty()) {
-      auto bytes = std::make_shared<Bytes>(8);
+      auto item = std::make_shared<Bytes>();
+      bool block = false;
       try {
-        Writer w(*bytes);
-        task.codec->encode(values_[t], w);
+        Writer w(*item);
+        const BlockCodec* bc = task.codec->block;
+        block = bc && bc->bytes(values_[t]).size() >= kBlockBytes;
+        if (block)
+          bc->header(values_[t], w);
+        else
+          task.codec->encode(values_[t], w);
       } catch (const std::exception& e) {
         fail(t, std::string("could not serialize its result (") + task.codec->name +
                     ") to send it to rank " + std::to_string(dests[0]) + ": " + e.what());
         return;
       }
-      std::uint64_t total = bytes->size();
-      std::memcpy(bytes->data(), &total, 8);
+      if (block) {
+        // The block is sent from the value itself: keep it until every send is done.
+        uses_[t].fetch_add(static_cast<std::uint32_t>(dests.size()), std::memory_order_acq_rel);
+        held_for_blocks = true;
+      }
       std::lock_guard lock(outbox_mutex_);
-      for (int dest : dests) outbox_.emplace_back(dest, t, bytes);
+      for (int dest : dests) queued_[dest].push_back(OutItem{t, block, item});
+      queued_items_ += dests.size();
     }
-    const bool value_still_needed = initial_uses_[t] > 0;
+    const bool value_still_needed = initial_uses_[t] > 0 || held_for_blocks;
     deliver(t, thread);
     if (!value_still_needed) values_[t].reset();
     tasks_run_.fetch_add(1, std::memory_order_relaxed);
@@ -262,33 +275,10 @@ class Executor {
     if (single_threaded) lock = std::unique_lock(mpi_mutex_);
     bool did = false;
     check_signal();
-    std::vector<std::tuple<int, TaskId, std::shared_ptr<Bytes>>> to_send;
-    {
-      std::lock_guard out_lock(outbox_mutex_);
-      to_send.swap(outbox_);
-    }
     try {
-      for (auto& [dest, t, bytes] : to_send) {
-        Outgoing& out = in_flight_.emplace_back();
-        post_send(bytes, dest, tag_of(t), ctx_.comm, out);
-        ++sent_to_[dest];
-        stats_.messages_sent++;
-        stats_.bytes_sent += bytes->size();
-        did = true;
-      }
-      for (std::size_t i = 0; i < in_flight_.size();) {
-        int complete = 0;
-        auto& reqs = in_flight_[i].requests;
-        check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &complete, MPI_STATUSES_IGNORE),
-                  "MPI_Testall");
-        if (complete) {
-          in_flight_[i] = std::move(in_flight_.back());
-          in_flight_.pop_back();
-          did = true;
-        } else {
-          ++i;
-        }
-      }
+      did |= post_batches();
+      did |= retire_sends();
+      did |= retire_block_receives();
       while (true) {
         int found = 0;
         MPI_Message msg;
@@ -296,32 +286,168 @@ class Executor {
         check_mpi(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, ctx_.comm, &found, &msg, &status), "MPI_Improbe");
         if (!found) break;
         did = true;
-        Bytes bytes = receive_matched(msg, status, ctx_.comm);
         if (status.MPI_TAG == kErrorTag) {
-          record_remote_failure(decode_failure(bytes), status.MPI_SOURCE);
-          continue;
+          record_remote_failure(decode_failure(receive_matched(msg, status, ctx_.comm)), status.MPI_SOURCE);
+        } else if (status.MPI_TAG == kBatchTag) {
+          take_batch(receive_matched(msg, status, ctx_.comm), status.MPI_SOURCE);
+        } else {
+          // Blocks are matched by receives posted when their batch arrived, never probed.
+          throw MpiError("unexpected message with tag " + std::to_string(status.MPI_TAG) + " from rank " +
+                         std::to_string(status.MPI_SOURCE));
         }
-        ++received_from_[status.MPI_SOURCE];
-        if (stopped()) continue;  // a failed compute: late values are dropped
-        TaskId t = static_cast<TaskId>(status.MPI_TAG - 1);
-        if (t >= n_) throw MpiError("message with unknown tag " + std::to_string(status.MPI_TAG));
-        try {
-          Reader r(bytes.data() + 8, bytes.size() - 8);
-          values_[t] = graph_.task(t).codec->decode(r);
-        } catch (const std::exception& e) {
-          fail(t, std::string("its value, received from rank ") + std::to_string(status.MPI_SOURCE) +
-                      ", could not be read: " + e.what());
-          continue;
-        }
-        ++receives_;
-        stats_.messages_received++;
-        deliver(t, omp_in_parallel() ? omp_get_thread_num() : 0);
       }
+      did |= retire_block_receives();
     } catch (const MpiError& e) {
       fail("", e.what());
     }
     if (failed_here_ && !failure_sent_) announce_failure();
     return did;
+  }
+
+  // Coalesces the values queued for each destination into batches, as many as the
+  // destination's window allows, and posts them with the blocks they announce.
+  bool post_batches() {
+    std::vector<std::pair<int, std::vector<OutItem>>> batches;
+    {
+      std::lock_guard out_lock(outbox_mutex_);
+      if (queued_items_ == 0) return false;
+      for (int dest = 0; dest < ctx_.nranks; ++dest) {
+        auto& queue = queued_[dest];
+        for (int open = window_[dest]; open < kBatchWindow && !queue.empty(); ++open) {
+          std::vector<OutItem> items;
+          std::size_t size = 0;
+          while (!queue.empty() && (items.empty() || size + queue.front().bytes->size() <= kBatchBytes)) {
+            size += queue.front().bytes->size() + 13;
+            items.push_back(std::move(queue.front()));
+            queue.pop_front();
+          }
+          queued_items_ -= items.size();
+          batches.emplace_back(dest, std::move(items));
+        }
+      }
+    }
+    for (auto& [dest, items] : batches) {
+      auto frame = std::make_shared<Bytes>(8);
+      Writer w(*frame);
+      w.write(static_cast<std::uint32_t>(items.size()));
+      for (const OutItem& item : items) {
+        w.write(static_cast<std::uint32_t>(item.task));
+        w.write(static_cast<std::uint8_t>(item.block));
+        w.write(static_cast<std::uint64_t>(item.bytes->size()));
+        w.write_bytes(item.bytes->data(), item.bytes->size());
+      }
+      std::uint64_t total = frame->size();
+      std::memcpy(frame->data(), &total, 8);
+      Outgoing& out = in_flight_.emplace_back();
+      out.batch = true;
+      post_send(frame, dest, kBatchTag, /*synchronous=*/true, ctx_.comm, out);
+      ++window_[dest];
+      ++sent_to_[dest];
+      stats_.messages_sent++;
+      stats_.bytes_sent += frame->size();
+      // Blocks follow their batch, so the receiver has posted their receives by the
+      // time they are matched: MPI keeps messages between two ranks in order.
+      for (const OutItem& item : items) {
+        if (!item.block) continue;
+        auto block = graph_.task(item.task).codec->block->bytes(values_[item.task]);
+        Outgoing& data = in_flight_.emplace_back();
+        data.dest = dest;
+        data.holds.push_back(item.task);
+        post_block_send(block, dest, ctx_.comm, data.requests);
+        stats_.bytes_sent += block.size();
+      }
+    }
+    return true;
+  }
+
+  bool retire_sends() {
+    bool did = false;
+    for (std::size_t i = 0; i < in_flight_.size();) {
+      int complete = 1;
+      auto& reqs = in_flight_[i].requests;
+      if (!reqs.empty())
+        check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &complete, MPI_STATUSES_IGNORE),
+                  "MPI_Testall");
+      if (!complete) {
+        ++i;
+        continue;
+      }
+      if (in_flight_[i].batch) --window_[in_flight_[i].dest];
+      for (TaskId t : in_flight_[i].holds) release(t);
+      in_flight_[i] = std::move(in_flight_.back());
+      in_flight_.pop_back();
+      did = true;
+    }
+    return did;
+  }
+
+  void release(TaskId t) {
+    if (uses_[t].fetch_sub(1, std::memory_order_acq_rel) == 1) values_[t].reset();
+  }
+
+  // Unpacks a batch: small values are ready at once; a large value's block has a
+  // receive posted straight into the value's own storage.
+  void take_batch(const Bytes& bytes, int source) {
+    ++received_from_[source];
+    Reader r(bytes.data() + 8, bytes.size() - 8);
+    const auto count = r.read<std::uint32_t>();
+    for (std::uint32_t item_idx = 0; item_idx < count; ++item_idx) {
+      const auto t = r.read<std::uint32_t>();
+      const bool block = r.read<std::uint8_t>() != 0;
+      const auto size = r.read<std::uint64_t>();
+      if (t >= n_ || size > r.remaining())
+        throw MpiError("malformed batch from rank " + std::to_string(source) + " (task " + std::to_string(t) + ")");
+      Bytes item(size);
+      r.read_bytes(item.data(), size);
+      const Codec& codec = *graph_.task(t).codec;
+      try {
+        Reader ir(item.data(), item.size());
+        if (block) {
+          std::span<std::byte> storage;
+          Incoming& in = incoming_.emplace_back();
+          in.task = t;
+          in.value = codec.block->make(ir, storage);
+          post_block_receive(storage, source, ctx_.comm, in.requests);
+        } else if (!stopped()) {  // a failed compute drops late values
+          values_[t] = codec.decode(ir);
+          arrived(t);
+        }
+      } catch (const MpiError&) {
+        throw;
+      } catch (const std::exception& e) {
+        fail(t, std::string("its value, received from rank ") + std::to_string(source) +
+                    ", could not be read: " + e.what());
+      }
+    }
+  }
+
+  bool retire_block_receives() {
+    bool did = false;
+    for (std::size_t i = 0; i < incoming_.size();) {
+      int complete = 1;
+      auto& reqs = incoming_[i].requests;
+      if (!reqs.empty())
+        check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &complete, MPI_STATUSES_IGNORE),
+                  "MPI_Testall");
+      if (!complete) {
+        ++i;
+        continue;
+      }
+      if (!stopped()) {
+        values_[incoming_[i].task] = std::move(incoming_[i].value);
+        arrived(incoming_[i].task);
+      }
+      incoming_[i] = std::move(incoming_.back());
+      incoming_.pop_back();
+      did = true;
+    }
+    return did;
+  }
+
+  void arrived(TaskId t) {
+    ++receives_;
+    stats_.messages_received++;
+    deliver(t, omp_in_parallel() ? omp_get_thread_num() : 0);
   }
 
   void record_remote_failure(Failure f, int source) {
@@ -344,13 +470,13 @@ class Executor {
     for (int rank = 0; rank < ctx_.nranks; ++rank) {
       if (rank == ctx_.rank) continue;
       Outgoing& out = error_sends_.emplace_back();
-      post_send(bytes, rank, kErrorTag, ctx_.comm, out);
+      post_send(bytes, rank, kErrorTag, /*synchronous=*/false, ctx_.comm, out);
     }
   }
 
   bool sends_in_flight() {
     std::lock_guard lock(outbox_mutex_);
-    return !outbox_.empty() || !in_flight_.empty();
+    return queued_items_ > 0 || !in_flight_.empty();
   }
 
   static void idle_wait() {
@@ -390,15 +516,18 @@ class Executor {
       while (received_from_[source] < expected_from[source]) {
         MPI_Message msg;
         MPI_Status status;
-        check_mpi(MPI_Mprobe(source, MPI_ANY_TAG, ctx_.comm, &msg, &status), "MPI_Mprobe");
-        receive_matched(msg, status, ctx_.comm);
-        ++received_from_[source];
+        check_mpi(MPI_Mprobe(source, kBatchTag, ctx_.comm, &msg, &status), "MPI_Mprobe");
+        take_batch(receive_matched(msg, status, ctx_.comm), source);
       }
     }
     {
       std::lock_guard lock(outbox_mutex_);
-      outbox_.clear();  // never posted, so never counted
+      for (auto& queue : queued_) queue.clear();  // never posted, so never counted
+      queued_items_ = 0;
     }
+    for (auto& in : incoming_)
+      check_mpi(MPI_Waitall(static_cast<int>(in.requests.size()), in.requests.data(), MPI_STATUSES_IGNORE),
+                "MPI_Waitall");
     for (auto* sends : {&in_flight_, &error_sends_})
       for (auto& out : *sends)
         check_mpi(MPI_Waitall(static_cast<int>(out.requests.size()), out.requests.data(), MPI_STATUSES_IGNORE),
@@ -428,9 +557,24 @@ class Executor {
   bool results_here_ = false;
 
   std::mutex mpi_mutex_;
+  // A value queued for one destination: its serialized bytes, or a block's header.
+  struct OutItem {
+    TaskId task;
+    bool block;
+    std::shared_ptr<const Bytes> bytes;
+  };
+  // A block being received into the value it will become.
+  struct Incoming {
+    TaskId task = 0;
+    Value value;
+    std::vector<MPI_Request> requests;
+  };
   std::mutex outbox_mutex_;
-  std::vector<std::tuple<int, TaskId, std::shared_ptr<Bytes>>> outbox_;
+  std::vector<std::deque<OutItem>> queued_;  // per destination
+  std::size_t queued_items_ = 0;
+  std::vector<int> window_;                  // unmatched batches per destination
   std::vector<Outgoing> in_flight_, error_sends_;
+  std::vector<Incoming> incoming_;
 
   std::atomic<bool> stop_{false};
   std::mutex failure_mutex_;
@@ -439,7 +583,7 @@ class Executor {
   bool failure_sent_ = false;
   std::vector<int> reported_by_;
 
-  std::vector<std::uint64_t> sent_to_, received_from_;  // value messages, per rank
+  std::vector<std::uint64_t> sent_to_, received_from_;  // batches, per rank
 
   friend std::vector<Value> rask::detail::execute(const Graph&, const Plan&, const ExecContext&, ExecStats&);
 };
