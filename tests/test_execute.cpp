@@ -191,3 +191,99 @@ TEST(Execute, ResultsAreTheSameWithAnyMessagePieceSize) {
   auto values = rt().compute(graph, std::span(&sum, 1), rask::Where::all);
   EXPECT_EQ(values[0].get<double>(), 99999.0 * 100000 / 2);
 }
+
+// Dask's (add, 'a', 'a'): one dependency named twice is input 0 and input 1.
+TEST(Execute, ADependencyNamedTwiceIsReadTwice) {
+  rask::Graph g;
+  g.add<long>("a", {}, [](const rask::Inputs&) { return 21L; }, {.owner = 1});
+  g.add<long>("twice", {"a", "a"}, [](const rask::Inputs& in) { return in.get<long>(0) + in.get<long>(1); });
+  g.add<long>("thrice", {"a", "twice", "a"},
+              [](const rask::Inputs& in) { return in.get<long>(0) + in.get<long>(1) + in.get<long>(2); });
+  g.finalize();
+  std::vector<rask::TaskId> outs{g.at("twice"), g.at("thrice")};
+  auto values = rt().compute(g, outs, rask::Where::all);
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0].get<long>(), 42);
+  EXPECT_EQ(values[1].get<long>(), 84);
+}
+
+TEST(Execute, ReadingAnInputATaskDoesNotHaveIsATaskError) {
+  rask::Graph g;
+  g.add<long>("a", {}, [](const rask::Inputs&) { return 1L; });
+  g.add<long>("greedy", {"a"}, [](const rask::Inputs& in) { return in.get<long>(0) + in.get<long>(1); });
+  g.finalize();
+  std::vector<rask::TaskId> outs{g.at("greedy")};
+  try {
+    rt().compute(g, outs);
+    FAIL() << "no error";
+  } catch (const rask::TaskError& e) {
+    EXPECT_NE(std::string(e.what()).find("task 'greedy' failed on rank"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("reads input 1, but it has 1 input"), std::string::npos) << e.what();
+  }
+}
+
+// Large contiguous values travel as blocks (from and into their own storage), small
+// ones in batches; both arrive intact, on every rank, alongside each other.
+TEST(Execute, LargeAndSmallValuesCrossRanksIntact) {
+  rask::Graph g;
+  const int producers = 12;
+  for (int p = 0; p < producers; ++p) {
+    const std::size_t n = p % 3 == 0 ? 300000 : (p % 3 == 1 ? 7 : 0);  // 2.4 MB, tiny, empty
+    g.add<std::vector<double>>("vec" + std::to_string(p), {}, [p, n](const rask::Inputs&) {
+      std::vector<double> v(n);
+      for (std::size_t i = 0; i < n; ++i) v[i] = p * 1e6 + static_cast<double>(i);
+      return v;
+    }, {.owner = p});
+    g.add<Eigen::MatrixXd>("mat" + std::to_string(p), {}, [p](const rask::Inputs&) {
+      return Eigen::MatrixXd::Constant(300 + p, 200, p + 0.5);
+    }, {.owner = p + 1});
+  }
+  std::vector<std::string> deps;
+  for (int p = 0; p < producers; ++p) {
+    deps.push_back("vec" + std::to_string(p));
+    deps.push_back("mat" + std::to_string(p));
+  }
+  g.add<double>("check", deps, [](const rask::Inputs& in) {
+    double total = 0;
+    for (std::size_t i = 0; i < in.size(); i += 2) {
+      const auto& v = in.get<std::vector<double>>(i);
+      for (std::size_t k = 0; k < v.size(); ++k)
+        if (v[k] != (i / 2) * 1e6 + static_cast<double>(k)) throw std::runtime_error("vector corrupted");
+      const auto& m = in.get<Eigen::MatrixXd>(i + 1);
+      if (m.rows() != 300 + static_cast<long>(i / 2) || m.cols() != 200) throw std::runtime_error("bad matrix shape");
+      total += v.size() + m.sum();
+    }
+    return total;
+  }, {.owner = 2});
+  g.finalize();
+  std::vector<rask::TaskId> outs{g.at("check"), g.at("mat5"), g.at("vec3")};
+  auto values = rt().compute(g, outs, rask::Where::all);
+  double expected = 0;
+  for (int p = 0; p < producers; ++p) expected += (p % 3 == 0 ? 300000 : (p % 3 == 1 ? 7 : 0)) + (300.0 + p) * 200 * (p + 0.5);
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values[0].get<double>(), expected);
+  EXPECT_EQ(values[1].get<Eigen::MatrixXd>().rows(), 305);
+  EXPECT_EQ(values[2].get<std::vector<double>>()[299999], 3e6 + 299999);
+}
+
+// Ranks that build different graphs are told so, with the first task that differs,
+// and the runtime stays usable.
+TEST(Execute, RanksWithDifferentGraphsAreNamed) {
+  if (rt().size() < 2) GTEST_SKIP() << "needs two ranks";
+  rask::Graph g;
+  for (int t = 0; t < 50; ++t) g.add<long>("t" + std::to_string(t), {}, [](const rask::Inputs&) { return 1L; });
+  if (rt().rank() == 1) g.add<long>("t50", {}, [](const rask::Inputs&) { return 1L; });  // one task more
+  g.add<long>("last", {}, [](const rask::Inputs&) { return 2L; });
+  g.finalize();
+  std::vector<rask::TaskId> outs{g.at("last"), g.at("t3")};
+  try {
+    rt().compute(g, outs);
+    FAIL() << "no error";
+  } catch (const rask::SpmdError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the ranks built different graphs for compute #"), std::string::npos) << what;
+    EXPECT_NE(what.find("the first difference is task #50, which is 'last' on rank"), std::string::npos) << what;
+    EXPECT_NE(what.find("'t50' on rank 1"), std::string::npos) << what;
+  }
+  rt().barrier();  // still in step
+}

@@ -43,6 +43,12 @@ namespace detail {
 /// One lazy call: what the graph gets when a Delayed is computed. Immutable, shared
 /// between every Delayed that depends on it, so a graph is a DAG of these.
 struct Node {
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  /// Frees a chain of nodes iteratively: a chain of a million Delayed values must not
+  /// recurse a million deep when its last handle goes.
+  ~Node();
   Key key;
   std::vector<std::shared_ptr<const Node>> deps;
   TaskBody body;  // the graph's task shares it through the node (no allocation of its own)
@@ -69,7 +75,7 @@ std::vector<TaskId> build_graph(std::span<const NodePtr> outputs, Graph& graph);
 std::vector<Value> compute_nodes(std::span<const NodePtr> outputs, Where where);
 /// Local: the plan of `outputs` on this job's ranks.
 Plan plan_nodes(std::span<const NodePtr> outputs, Where where, Graph& graph);
-/// Writes the DOT picture of `outputs` on rank 0; no-op on other ranks.
+/// Collective: rank 0 writes the DOT picture of `outputs`; its failure reaches every rank.
 void visualize_nodes(std::span<const NodePtr> outputs, const std::string& path);
 
 template <class T>
@@ -155,18 +161,30 @@ template <class A>
 using arg_t = decltype(std::declval<const ArgSlot<std::decay_t<A>>&>().get(std::declval<const Inputs&>()));
 
 template <class F>
+struct is_std_function : std::false_type {};
+template <class R, class... A>
+struct is_std_function<std::function<R(A...)>> : std::true_type {
+  using pointer = R (*)(A...);
+};
+
+template <class F>
 FunctionId callable_id(const F& f) {
   if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) {
     return function_id(reinterpret_cast<const void*>(f));
   } else if constexpr (std::is_empty_v<F>) {
     return type_function_id(typeid(F));
-  } else if constexpr (std::is_trivially_copyable_v<F>) {
+  } else if constexpr (is_std_function<F>::value) {
+    // A std::function wrapping a plain function is that function.
+    using Pointer = typename is_std_function<F>::pointer;
+    if (const Pointer* target = f.template target<Pointer>()) return function_id(reinterpret_cast<const void*>(*target));
     FunctionId id = type_function_id(typeid(F));
-    id.token = token_combine(id.token, token_bytes(&f, sizeof f));
+    id.token = token_sequence();
     return id;
   } else {
-    // State rask cannot fingerprint (a std::function, a closure holding a string): never
-    // share such calls.
+    // A closure's state: its bytes may hold addresses (a captured reference or
+    // pointer) or padding, which differ between ranks. The n-th stateful callable made
+    // lazy is the same on every rank, so it takes a sequence token: calls through the
+    // same wrapper with equal arguments are still shared.
     FunctionId id = type_function_id(typeid(F));
     id.token = token_sequence();
     return id;
@@ -193,8 +211,9 @@ class Delayed {
     if (values.empty()) return std::nullopt;
     return values[0].template take<T>();
   }
-  /// Local: writes a picture of the graph, coloured by owner rank (see rask::visualize);
-  /// only rank 0 writes.
+  /// Collective: writes a picture of the graph, coloured by owner rank (see
+  /// rask::visualize). Rank 0 writes; a failure (no Graphviz, a bad path) is thrown on
+  /// every rank.
   void visualize(const std::string& path) const {
     detail::visualize_nodes(std::span<const detail::NodePtr>(&node_, 1), path);
   }
@@ -316,7 +335,8 @@ Plan plan(const std::vector<Delayed<T>>& ds, Where where = Where::root) {
   return detail::plan_nodes(nodes, where, graph);
 }
 
-/// Local: writes the picture of several values' shared graph; only rank 0 writes.
+/// Collective: writes the picture of several values' shared graph; rank 0 writes, and a
+/// failure is thrown on every rank.
 template <class... Ts>
 void visualize(const std::string& path, const Delayed<Ts>&... ds) {
   std::vector<detail::NodePtr> nodes{ds.node()...};

@@ -72,6 +72,15 @@ class InputError : public Error {
   explicit InputError(const std::string& m) : Error(m, true) {}
 };
 
+/// The ranks of an SPMD program disagree: they built different graphs for the same
+/// compute, or one rank left the program (or waited at a barrier) while others
+/// computed. Thrown on every rank with one message naming the first task that differs
+/// and the ranks on each side.
+class SpmdError : public Error {
+ public:
+  explicit SpmdError(const std::string& m) : Error(m, true) {}
+};
+
 /// An MPI call failed; carries MPI's own error string. Local.
 class MpiError : public Error {
  public:

@@ -49,15 +49,21 @@ class Inputs {
       : values_(values), deps_(deps), graph_(graph), task_(task) {}
   std::size_t size() const noexcept { return deps_.size(); }
   /// Input i as a T; throws TypeError naming the task, the input key and both types.
+  /// Throws GraphError when the task has no input i.
   template <class T>
   const T& get(std::size_t i) const {
+    if (i >= deps_.size()) range_error(i);
     if (const T* p = values_[deps_[i]].template try_get<T>()) return *p;
     type_error(i, typeid(T));
   }
-  const Value& operator[](std::size_t i) const { return values_[deps_[i]]; }
+  const Value& operator[](std::size_t i) const {
+    if (i >= deps_.size()) range_error(i);
+    return values_[deps_[i]];
+  }
 
  private:
   [[noreturn]] void type_error(std::size_t i, const std::type_info& wanted) const;
+  [[noreturn]] void range_error(std::size_t i) const;
   const Value* values_;
   std::span<const TaskId> deps_;
   const Graph& graph_;
@@ -70,7 +76,7 @@ using TaskBody = std::function<Value(const Inputs&)>;
 /// One task of a graph.
 struct Task {
   Key key;
-  std::vector<TaskId> deps;                  ///< distinct, in argument order
+  std::vector<TaskId> deps;                  ///< in argument order; a task named twice is there twice
   std::shared_ptr<const TaskBody> body;      ///< shared: equal calls share one body
   const Codec* codec = nullptr;              ///< how its value crosses ranks
   double cost = -1;                          ///< seconds, < 0 unknown

@@ -11,6 +11,7 @@
 /// threw it) by rank 0 alone, then every rank exits with status 1; any other uncaught
 /// exception by the rank that saw it, as `ERROR on rank N: ...`, then MPI_Abort.
 #include <memory>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -24,7 +25,8 @@ namespace rask {
 class Runtime {
  public:
   /// Collective. Initializes MPI (thread level serialized when available) unless the
-  /// program already did; threads per rank come from OMP_NUM_THREADS.
+  /// program already did. Threads per rank: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK,
+  /// else 1; every rank uses rank 0's count.
   Runtime(int& argc, char**& argv);
   /// Collective: finalizes MPI if this Runtime initialized it.
   ~Runtime();
@@ -40,14 +42,20 @@ class Runtime {
   int threads() const noexcept;
   /// Seconds since an arbitrary point (MPI_Wtime). Local.
   double wtime() const noexcept;
-  /// Collective barrier.
+  /// Collective barrier. Throws SpmdError on every rank when some rank is elsewhere
+  /// (in a compute, or leaving the program).
   void barrier() const;
+  /// Collective: rank 0's `text` on every rank. For steps only rank 0 performs (writing
+  /// a picture, reading a file) so that its error stops every rank, not rank 0 alone.
+  std::string broadcast_from_root(const std::string& text) const;
 
   /// The planner's machine model; change it before computing. Local (set it the same
   /// way on every rank, or the ranks' plans differ).
   CostModel& cost_model() noexcept;
 
-  /// Collective: every rank must call it with the same graph and outputs. Runs the
+  /// Collective: every rank must call it with the same graph and outputs; the ranks
+  /// check that they do (a hash of the graph, one small allreduce) and throw SpmdError
+  /// naming the first task that differs when they do not. Runs the
   /// tasks the outputs need and returns their values, in the order of `outputs`, on
   /// rank 0 (every rank with Where::all; other ranks get an empty vector). Throws
   /// GraphError/PlanError before running anything, and TaskError on every rank when a

@@ -113,10 +113,34 @@ Plan plan_nodes(std::span<const NodePtr> outputs, Where where, Graph& graph) {
 
 void visualize_nodes(std::span<const NodePtr> outputs, const std::string& path) {
   Runtime& runtime = Runtime::current();
-  if (runtime.rank() != 0) return;
-  Graph graph;
-  Plan plan = plan_nodes(outputs, Where::root, graph);
-  visualize(graph, plan, path);
+  std::string error;
+  if (runtime.rank() == 0) {
+    try {
+      Graph graph;
+      Plan plan = plan_nodes(outputs, Where::root, graph);
+      visualize(graph, plan, path);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  // Rank 0 alone wrote: the others must not go on into a compute it will never join.
+  error = runtime.broadcast_from_root(error);
+  if (!error.empty()) throw InputError(error);
+}
+
+Node::~Node() {
+  std::vector<NodePtr> pending = std::move(deps);
+  while (!pending.empty()) {
+    NodePtr node = std::move(pending.back());
+    pending.pop_back();
+    // The last owner of a node takes over its inputs instead of letting the node's
+    // destructor recurse into them.
+    if (node.use_count() == 1) {
+      auto& inputs = const_cast<Node&>(*node).deps;
+      for (auto& input : inputs) pending.push_back(std::move(input));
+      inputs.clear();
+    }
+  }
 }
 
 }  // namespace rask::detail

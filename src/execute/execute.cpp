@@ -19,6 +19,7 @@
 namespace rask::detail {
 
 namespace {
+thread_local const Key* t_running_task = nullptr;
 
 /// A failure report, as it travels between ranks.
 struct Failure {
@@ -198,11 +199,15 @@ class Executor {
   void run_task(TaskId t, int thread) {
     const Task& task = graph_.task(t);
     try {
+      t_running_task = &task.key;
       values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t));
+      t_running_task = nullptr;
     } catch (const std::exception& e) {
+      t_running_task = nullptr;
       fail(t, e.what());
       return;
     } catch (...) {
+      t_running_task = nullptr;
       fail(t, "an exception that is not a std::exception");
       return;
     }
@@ -589,6 +594,8 @@ class Executor {
 };
 
 }  // namespace
+
+const Key* running_task() noexcept { return t_running_task; }
 
 std::vector<Value> execute(const Graph& graph, const Plan& plan, const ExecContext& ctx, ExecStats& stats) {
   Executor executor(graph, plan, ctx, stats);

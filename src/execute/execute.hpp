@@ -20,6 +20,9 @@ struct ExecContext {
   const std::atomic<int>* signal = nullptr;  // set when SIGTERM arrived during the compute
 };
 
+/// The key of the task this thread is running, or null: read by the crash handler.
+const Key* running_task() noexcept;
+
 /// Collective over ctx.comm. Runs this rank's share of `plan` and returns the results
 /// where the plan says (else an empty vector). On a task failure anywhere, every rank
 /// throws the same TaskError, after every message of this compute has been received,

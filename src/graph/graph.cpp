@@ -79,6 +79,11 @@ void Inputs::type_error(std::size_t i, const std::type_info& wanted) const {
                   (v.has_value() ? type_name(v.type()) : std::string("no value")));
 }
 
+void Inputs::range_error(std::size_t i) const {
+  throw GraphError("task '" + graph_.task(task_).key.str() + "' reads input " + std::to_string(i) + ", but it has " +
+                   std::to_string(deps_.size()) + " input" + (deps_.size() == 1 ? "" : "s"));
+}
+
 TaskId Graph::add_task(Key key, std::vector<TaskId> deps, std::shared_ptr<const TaskBody> body,
                        const Codec* codec, const TaskOptions& options) {
   for (TaskId dep : deps)
@@ -115,10 +120,8 @@ void Graph::finalize() {
     if (!dep)
       throw GraphError("task '" + tasks_[task].key.str() + "' depends on '" + dep_key +
                        "', which is not in the graph; add it, or fix the dependency's name");
-    auto& deps = tasks_[task].deps;
-    bool seen = false;
-    for (TaskId d : deps) seen |= d == *dep;
-    if (!seen) deps.push_back(*dep);
+    // A dependency named twice, as Dask's (add, 'a', 'a'), is input 0 and input 1.
+    tasks_[task].deps.push_back(*dep);
   }
   unresolved_.clear();
 }

@@ -9,9 +9,15 @@
 #include <cstdlib>
 #include <exception>
 
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
 #include "execute/comm.hpp"
 #include "execute/execute.hpp"
 #include "rask/error.hpp"
+#include "runtime/agree.hpp"
 
 namespace rask {
 
@@ -33,6 +39,55 @@ extern "C" void on_sigterm(int) {
 
 bool g_owns_mpi = false;
 int g_rank = 0, g_size = 1;
+
+// A task that crashes the process (SIGSEGV, SIGBUS, SIGFPE, SIGILL) is named before the
+// process dies; then the signal goes on to whatever handled it before (Open MPI's
+// backtrace), so the job ends as it would have. Only async-signal-safe calls here.
+constexpr int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+struct sigaction g_previous_crash[4];
+
+void append(char*& p, const char* end, const char* text) {
+  while (*text && p < end) *p++ = *text++;
+}
+void append_number(char*& p, const char* end, unsigned long long v, int base, int width = 0) {
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[v % base];
+    v /= base;
+  } while (v);
+  while (n < width) digits[n++] = '0';
+  while (n && p < end) *p++ = digits[--n];
+}
+
+extern "C" void on_crash(int sig) {
+  char text[512];
+  char* p = text;
+  const char* end = text + sizeof text - 1;
+  append(p, end, "rask: rank ");
+  append_number(p, end, static_cast<unsigned>(g_rank), 10);
+  const Key* key = detail::running_task();
+  if (key) {
+    append(p, end, ": task '");
+    append(p, end, key->name.c_str());
+    if (!key->by_hand) {
+      append(p, end, "-");
+      append_number(p, end, key->token, 16, 16);
+    }
+    append(p, end, "' crashed");
+  } else {
+    append(p, end, ": crashed outside any task");
+  }
+  append(p, end, sig == SIGSEGV ? " (SIGSEGV: invalid memory access)"
+                 : sig == SIGBUS ? " (SIGBUS)"
+                 : sig == SIGFPE ? " (SIGFPE: arithmetic error)"
+                                 : " (SIGILL)");
+  *p++ = '\n';
+  [[maybe_unused]] auto written = write(STDERR_FILENO, text, static_cast<std::size_t>(p - text));
+  for (int i = 0; i < 4; ++i)
+    if (kCrashSignals[i] == sig) sigaction(sig, &g_previous_crash[i], nullptr);
+  raise(sig);
+}
 
 // An exception escaped main. A collective error is printed once, by rank 0, and every
 // rank leaves together; anything else was seen by one rank only, which must take the
@@ -63,13 +118,26 @@ int g_rank = 0, g_size = 1;
 }
 }  // namespace
 
+// Threads per rank: OMP_NUM_THREADS, else SLURM's --cpus-per-task, else 1 — never
+// what mpirun's binding happens to allow, which changes with the rank count.
+int default_threads() {
+  for (const char* name : {"OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK"}) {
+    if (const char* env = std::getenv(name)) {
+      char* end = nullptr;
+      long n = std::strtol(env, &end, 10);
+      if (end != env && n >= 1 && n <= 4096) return static_cast<int>(n);
+    }
+  }
+  return 1;
+}
+
 struct Runtime::Impl {
   // Computes alternate between two communicators: a rank may start compute k+1 while
   // another still waits for compute k's final agreement, and k+1's messages must not be
   // taken for k's. Two suffice: no rank can get two computes ahead of another.
   MPI_Comm comms[2] = {MPI_COMM_NULL, MPI_COMM_NULL};
   unsigned long computes = 0;
-  MPI_Comm comm = MPI_COMM_NULL;  // for the program-level collectives (barrier)
+  MPI_Comm comm = MPI_COMM_NULL;  // for agreeing on each step (compute, barrier, exit)
   int rank = 0, size = 1, threads = 1, thread_level = MPI_THREAD_SINGLE;
   bool owns_mpi = false;
   CostModel model;
@@ -101,16 +169,40 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
     detail::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, comm), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(*comm, MPI_ERRORS_RETURN);
   }
-  impl_->threads = std::max(1, omp_get_max_threads());
+  impl_->threads = default_threads();
+  // The plan depends on the thread count: every rank takes rank 0's.
+  detail::check_mpi(MPI_Bcast(&impl_->threads, 1, MPI_INT, 0, impl_->comm), "MPI_Bcast");
   detail::piece_bytes();  // a bad RASK_MESSAGE_PIECE_BYTES fails here, on every rank, not mid-compute
   g_current = this;
   struct sigaction action {};
   action.sa_handler = on_sigterm;
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, &impl_->previous_sigterm);
+  struct sigaction crash {};
+  crash.sa_handler = on_crash;
+  sigemptyset(&crash.sa_mask);
+  for (int i = 0; i < 4; ++i) sigaction(kCrashSignals[i], &crash, &g_previous_crash[i]);
 }
 
 Runtime::~Runtime() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) {
+    // A rank that leaves while others compute must not leave them waiting.
+    std::optional<std::string> mismatch;
+    try {
+      mismatch = detail::agree(impl_->comm, detail::Step::leave, impl_->computes, nullptr, nullptr);
+    } catch (const std::exception& e) {
+      mismatch = e.what();
+    }
+    if (mismatch) {
+      if (impl_->rank == 0) std::fprintf(stderr, "rask: error: %s\n", mismatch->c_str());
+      std::fflush(stderr);
+      if (impl_->owns_mpi) MPI_Finalize();
+      std::_Exit(1);
+    }
+  }
+  for (int i = 0; i < 4; ++i) sigaction(kCrashSignals[i], &g_previous_crash[i], nullptr);
   sigaction(SIGTERM, &impl_->previous_sigterm, nullptr);
   std::set_terminate(impl_->previous_terminate);
   for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1]})
@@ -128,7 +220,20 @@ int Runtime::rank() const noexcept { return impl_->rank; }
 int Runtime::size() const noexcept { return impl_->size; }
 int Runtime::threads() const noexcept { return impl_->threads; }
 double Runtime::wtime() const noexcept { return MPI_Wtime(); }
-void Runtime::barrier() const { detail::check_mpi(MPI_Barrier(impl_->comm), "MPI_Barrier"); }
+void Runtime::barrier() const {
+  if (auto mismatch = detail::agree(impl_->comm, detail::Step::barrier, impl_->computes, nullptr, nullptr))
+    throw SpmdError(*mismatch);
+}
+std::string Runtime::broadcast_from_root(const std::string& text) const {
+  if (auto mismatch = detail::agree(impl_->comm, detail::Step::broadcast, impl_->computes, nullptr, nullptr))
+    throw SpmdError(*mismatch);
+  std::uint64_t size = text.size();
+  detail::check_mpi(MPI_Bcast(&size, 1, MPI_UINT64_T, 0, impl_->comm), "MPI_Bcast");
+  std::string out = impl_->rank == 0 ? text : std::string(size, '\0');
+  if (size) detail::check_mpi(MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, 0, impl_->comm), "MPI_Bcast");
+  return out;
+}
+
 CostModel& Runtime::cost_model() noexcept { return impl_->model; }
 const ExecStats& Runtime::last_stats() const noexcept { return impl_->stats; }
 
@@ -144,6 +249,19 @@ std::vector<Value> Runtime::compute(Graph& graph, std::span<const TaskId> output
                 "(build the whole graph first, then compute it once)");
   impl_->stats = ExecStats{};
   const double t0 = MPI_Wtime();
+  // A graph error must not stop one rank while the others wait to agree: finalize's
+  // error joins the fingerprint, and all ranks throw it together once they agree.
+  std::string graph_error;
+  try {
+    graph.finalize();
+  } catch (const GraphError& e) {
+    graph_error = e.what();
+  }
+  const unsigned long compute_no = impl_->computes + 1;
+  auto fp = detail::fingerprint(graph, outputs, where, impl_->model, impl_->threads, graph_error);
+  if (auto mismatch = detail::agree(impl_->comm, detail::Step::compute, compute_no, &graph, &fp))
+    throw SpmdError(*mismatch);
+  if (!graph_error.empty()) throw GraphError(graph_error);
   Plan plan = this->plan(graph, outputs, where);
   const double t1 = MPI_Wtime();
   impl_->stats.plan_seconds = t1 - t0;
