@@ -16,8 +16,8 @@ class Checks:
         self.passed = 0
         self.failed = 0
 
-    def run(self, program, args=(), ranks=1, threads=1, timeout=120, env=None):
-        command = [self.args.mpiexec, "-n", str(ranks), "--oversubscribe"]
+    def run(self, program, args=(), ranks=1, threads=1, timeout=120, env=None, mpiexec_args=()):
+        command = [self.args.mpiexec, "-n", str(ranks), "--oversubscribe", *mpiexec_args]
         if os.geteuid() == 0:
             command.append("--allow-run-as-root")
         command += [program, *map(str, args)]

@@ -229,7 +229,7 @@ TEST(Execute, LargeAndSmallValuesCrossRanksIntact) {
   const int producers = 12;
   for (int p = 0; p < producers; ++p) {
     const std::size_t n = p % 3 == 0 ? 300000 : (p % 3 == 1 ? 7 : 0);  // 2.4 MB, tiny, empty
-    g.add<std::vector<double>>("vec" + std::to_string(p), {}, [p, n](const rask::Inputs&) {
+    g.add<std::vector<double>>(std::string("vec").append(std::to_string(p)), {}, [p, n](const rask::Inputs&) {
       std::vector<double> v(n);
       for (std::size_t i = 0; i < n; ++i) v[i] = p * 1e6 + static_cast<double>(i);
       return v;
@@ -271,7 +271,7 @@ TEST(Execute, LargeAndSmallValuesCrossRanksIntact) {
 TEST(Execute, RanksWithDifferentGraphsAreNamed) {
   if (rt().size() < 2) GTEST_SKIP() << "needs two ranks";
   rask::Graph g;
-  for (int t = 0; t < 50; ++t) g.add<long>("t" + std::to_string(t), {}, [](const rask::Inputs&) { return 1L; });
+  for (std::uint32_t t = 0; t < 50; ++t) g.add<long>(key_of(t), {}, [](const rask::Inputs&) { return 1L; });
   if (rt().rank() == 1) g.add<long>("t50", {}, [](const rask::Inputs&) { return 1L; });  // one task more
   g.add<long>("last", {}, [](const rask::Inputs&) { return 2L; });
   g.finalize();

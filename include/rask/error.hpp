@@ -65,11 +65,12 @@ class TypeError : public Error {
   explicit TypeError(const std::string& m) : Error(m, false) {}
 };
 
-/// Bad user input found the same way on every rank: a missing file or directory,
-/// a bad option. Collective.
+/// Bad user input: a missing file or directory, a bad option. Collective when every
+/// rank found it the same way (the default); local when one rank alone looked (a file
+/// only that rank writes).
 class InputError : public Error {
  public:
-  explicit InputError(const std::string& m) : Error(m, true) {}
+  explicit InputError(const std::string& m, bool collective = true) : Error(m, collective) {}
 };
 
 /// The ranks of an SPMD program disagree: they built different graphs for the same

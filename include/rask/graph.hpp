@@ -170,8 +170,9 @@ std::string to_dot(const Graph& graph, const Plan& plan);
 
 /// Writes to_dot(graph, plan) to `path`: a `.dot` path as text; `.svg`, `.png` or `.pdf`
 /// rendered by Graphviz's `dot` program. Written under a temporary name and renamed
-/// when complete. Local: any one rank may call it. Throws InputError when the file
-/// cannot be written or `dot` is not installed.
+/// when complete. Local: any one rank may call it. Throws a local InputError when the
+/// file cannot be written or `dot` is not installed (Delayed::visualize shares it with
+/// every rank).
 void visualize(const Graph& graph, const Plan& plan, const std::string& path);
 
 }  // namespace rask

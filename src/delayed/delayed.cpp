@@ -11,8 +11,10 @@ namespace rask::detail {
 
 namespace {
 
-// "ns::inc(int)" -> "inc"; "std::plus<void>" -> "plus".
+// "ns::inc(int)" -> "inc"; "std::plus<void>" -> "plus"; "show[abi:cxx11]" -> "show".
 std::string short_name(std::string name) {
+  for (auto tag = name.find("[abi:"); tag != std::string::npos; tag = name.find("[abi:"))
+    name.erase(tag, name.find(']', tag) - tag + 1);
   if (auto paren = name.find('('); paren != std::string::npos) name.resize(paren);
   int depth = 0;
   std::string flat;

@@ -65,15 +65,16 @@ void visualize(const Graph& graph, const Plan& plan, const std::string& path) {
   std::string format = target.extension().string();
   if (!format.empty()) format.erase(0, 1);
   if (format != "dot" && format != "svg" && format != "png" && format != "pdf")
-    throw InputError("cannot visualize to '" + path + "': use a .dot, .svg, .png or .pdf file name");
+    throw InputError("cannot visualize to '" + path + "': use a .dot, .svg, .png or .pdf file name", false);
   // Written beside the target and renamed, so a reader never sees half a file.
   const fs::path dot_tmp = target.string() + ".tmp.dot";
   {
     std::ofstream out(dot_tmp);
-    if (!out) throw InputError("cannot write '" + dot_tmp.string() + "': check that the directory exists");
+    if (!out) throw InputError("cannot write '" + path + "': check that the directory " +
+                               quoted(target.parent_path().string()) + " exists and is writable", false);
     out << to_dot(graph, plan);
     out.close();
-    if (!out) throw InputError("writing '" + dot_tmp.string() + "' failed (disk full?)");
+    if (!out) throw InputError("writing '" + path + "' failed (disk full?)", false);
   }
   std::error_code ec;
   if (format == "dot") {
@@ -84,7 +85,7 @@ void visualize(const Graph& graph, const Plan& plan, const std::string& path) {
   if (std::system("command -v dot >/dev/null 2>&1") != 0) {
     fs::remove(dot_tmp, ec);
     throw InputError("rendering '" + path + "' needs Graphviz's dot program, which is not on PATH. " +
-                     "Possible fixes: apt-get install graphviz, or visualize to a .dot file");
+                     "Possible fixes: apt-get install graphviz, or visualize to a .dot file", false);
   }
   const fs::path rendered_tmp = target.string() + ".tmp." + format;
   const std::string command = "dot -T" + format + " " + quoted(dot_tmp.string()) + " -o " +
@@ -93,7 +94,7 @@ void visualize(const Graph& graph, const Plan& plan, const std::string& path) {
   fs::remove(dot_tmp, ec);
   if (status != 0) {
     fs::remove(rendered_tmp, ec);
-    throw InputError("Graphviz's dot failed to render '" + path + "'");
+    throw InputError("Graphviz's dot failed to render '" + path + "'", false);
   }
   fs::rename(rendered_tmp, target, ec);
   if (ec) throw InputError("cannot rename '" + rendered_tmp.string() + "' to '" + path + "': " + ec.message());
