@@ -91,7 +91,7 @@ class Executor {
       }
     }
     sent_to_.assign(ctx_.nranks, 0);
-    queued_.resize(ctx_.nranks);
+    outbox_.resize(ctx_.nranks);
     window_.assign(ctx_.nranks, 0);
     received_from_.assign(ctx_.nranks, 0);
     results_here_ = plan_.where() == Where::all || me == 0;
@@ -216,10 +216,13 @@ class Executor {
     auto dests = plan_.send_to(t);
     bool held_for_blocks = false;
     if (!dests.empty()) {
-      auto item = std::make_shared<Bytes>();
+      // Encoded once, into this thread's scratch buffer, then copied into the open
+      // batch of each destination: no allocation per value.
+      thread_local Bytes scratch;
+      scratch.clear();
       bool block = false;
       try {
-        Writer w(*item);
+        Writer w(scratch);
         const BlockCodec* bc = task.codec->block;
         block = bc && bc->bytes(values_[t]).size() >= kBlockBytes;
         if (block)
@@ -237,8 +240,8 @@ class Executor {
         held_for_blocks = true;
       }
       std::lock_guard lock(outbox_mutex_);
-      for (int dest : dests) queued_[dest].push_back(OutItem{t, block, item});
-      queued_items_ += dests.size();
+      for (int dest : dests) outbox_[dest].add(t, block, scratch);
+      any_queued_ = true;
     }
     const bool value_still_needed = initial_uses_[t] > 0 || held_for_blocks;
     deliver(t, thread);
@@ -309,40 +312,26 @@ class Executor {
     return did;
   }
 
-  // Coalesces the values queued for each destination into batches, as many as the
-  // destination's window allows, and posts them with the blocks they announce.
+  // Posts the batches waiting for each destination, as many as its window allows; an
+  // open batch goes too when a window has room, so a value never waits for company.
   bool post_batches() {
-    std::vector<std::pair<int, std::vector<OutItem>>> batches;
+    std::vector<std::pair<int, Batch>> ready;
     {
       std::lock_guard out_lock(outbox_mutex_);
-      if (queued_items_ == 0) return false;
+      if (!any_queued_) return false;
+      any_queued_ = false;
       for (int dest = 0; dest < ctx_.nranks; ++dest) {
-        auto& queue = queued_[dest];
-        for (int open = window_[dest]; open < kBatchWindow && !queue.empty(); ++open) {
-          std::vector<OutItem> items;
-          std::size_t size = 0;
-          while (!queue.empty() && (items.empty() || size + queue.front().bytes->size() <= kBatchBytes)) {
-            size += queue.front().bytes->size() + 13;
-            items.push_back(std::move(queue.front()));
-            queue.pop_front();
-          }
-          queued_items_ -= items.size();
-          batches.emplace_back(dest, std::move(items));
-        }
+        Outbox& box = outbox_[dest];
+        for (int open = window_[dest]; open < kBatchWindow && !box.empty(); ++open)
+          ready.emplace_back(dest, box.take());
+        any_queued_ |= !box.empty();
       }
     }
-    for (auto& [dest, items] : batches) {
-      auto frame = std::make_shared<Bytes>(8);
-      Writer w(*frame);
-      w.write(static_cast<std::uint32_t>(items.size()));
-      for (const OutItem& item : items) {
-        w.write(static_cast<std::uint32_t>(item.task));
-        w.write(static_cast<std::uint8_t>(item.block));
-        w.write(static_cast<std::uint64_t>(item.bytes->size()));
-        w.write_bytes(item.bytes->data(), item.bytes->size());
-      }
-      std::uint64_t total = frame->size();
+    for (auto& [dest, batch] : ready) {
+      auto frame = std::make_shared<Bytes>(std::move(batch.frame));
+      const std::uint64_t total = frame->size();
       std::memcpy(frame->data(), &total, 8);
+      std::memcpy(frame->data() + 8, &batch.count, 4);
       Outgoing& out = in_flight_.emplace_back();
       out.batch = true;
       post_send(frame, dest, kBatchTag, /*synchronous=*/true, ctx_.comm, out);
@@ -352,17 +341,16 @@ class Executor {
       stats_.bytes_sent += frame->size();
       // Blocks follow their batch, so the receiver has posted their receives by the
       // time they are matched: MPI keeps messages between two ranks in order.
-      for (const OutItem& item : items) {
-        if (!item.block) continue;
-        auto block = graph_.task(item.task).codec->block->bytes(values_[item.task]);
+      for (TaskId t : batch.blocks) {
+        auto block = graph_.task(t).codec->block->bytes(values_[t]);
         Outgoing& data = in_flight_.emplace_back();
         data.dest = dest;
-        data.holds.push_back(item.task);
+        data.holds.push_back(t);
         post_block_send(block, dest, ctx_.comm, data.requests);
         stats_.bytes_sent += block.size();
       }
     }
-    return true;
+    return !ready.empty();
   }
 
   bool retire_sends() {
@@ -394,27 +382,37 @@ class Executor {
   // receive posted straight into the value's own storage.
   void take_batch(const Bytes& bytes, int source) {
     ++received_from_[source];
-    Reader r(bytes.data() + 8, bytes.size() - 8);
-    const auto count = r.read<std::uint32_t>();
+    const std::byte* p = bytes.data() + 8;
+    const std::byte* end = bytes.data() + bytes.size();
+    auto read = [&](auto& field) {
+      if (static_cast<std::size_t>(end - p) < sizeof field)
+        throw MpiError("truncated batch from rank " + std::to_string(source));
+      std::memcpy(&field, p, sizeof field);
+      p += sizeof field;
+    };
+    std::uint32_t count = 0;
+    read(count);
     for (std::uint32_t item_idx = 0; item_idx < count; ++item_idx) {
-      const auto t = r.read<std::uint32_t>();
-      const bool block = r.read<std::uint8_t>() != 0;
-      const auto size = r.read<std::uint64_t>();
-      if (t >= n_ || size > r.remaining())
+      std::uint32_t t = 0;
+      std::uint8_t block = 0;
+      std::uint64_t size = 0;
+      read(t);
+      read(block);
+      read(size);
+      if (t >= n_ || size > static_cast<std::size_t>(end - p))
         throw MpiError("malformed batch from rank " + std::to_string(source) + " (task " + std::to_string(t) + ")");
-      Bytes item(size);
-      r.read_bytes(item.data(), size);
+      Reader item(p, size);
+      p += size;
       const Codec& codec = *graph_.task(t).codec;
       try {
-        Reader ir(item.data(), item.size());
         if (block) {
           std::span<std::byte> storage;
           Incoming& in = incoming_.emplace_back();
           in.task = t;
-          in.value = codec.block->make(ir, storage);
+          in.value = codec.block->make(item, storage);
           post_block_receive(storage, source, ctx_.comm, in.requests);
         } else if (!stopped()) {  // a failed compute drops late values
-          values_[t] = codec.decode(ir);
+          values_[t] = codec.decode(item);
           arrived(t);
         }
       } catch (const MpiError&) {
@@ -481,7 +479,7 @@ class Executor {
 
   bool sends_in_flight() {
     std::lock_guard lock(outbox_mutex_);
-    return queued_items_ > 0 || !in_flight_.empty();
+    return any_queued_ || !in_flight_.empty();
   }
 
   static void idle_wait() {
@@ -527,8 +525,8 @@ class Executor {
     }
     {
       std::lock_guard lock(outbox_mutex_);
-      for (auto& queue : queued_) queue.clear();  // never posted, so never counted
-      queued_items_ = 0;
+      for (auto& box : outbox_) box = Outbox{};  // never posted, so never counted
+      any_queued_ = false;
     }
     for (auto& in : incoming_)
       check_mpi(MPI_Waitall(static_cast<int>(in.requests.size()), in.requests.data(), MPI_STATUSES_IGNORE),
@@ -562,11 +560,47 @@ class Executor {
   bool results_here_ = false;
 
   std::mutex mpi_mutex_;
-  // A value queued for one destination: its serialized bytes, or a block's header.
-  struct OutItem {
-    TaskId task;
-    bool block;
-    std::shared_ptr<const Bytes> bytes;
+  // Values for one destination, framed as they will travel: 8 bytes of total size,
+  // a 4-byte count, then per value its task, whether a block follows, and its bytes
+  // (the serialized value, or a block's header).
+  struct Batch {
+    Bytes frame;
+    std::uint32_t count = 0;
+    std::vector<TaskId> blocks;  // in the order their headers appear
+  };
+  class Outbox {
+   public:
+    void add(TaskId t, bool block, const Bytes& bytes) {
+      if (open_.frame.size() >= kBatchBytes) close();
+      Bytes& f = open_.frame;
+      if (f.empty()) f.resize(12);
+      const std::size_t at = f.size();
+      const std::uint32_t task = t;
+      const std::uint8_t is_block = block;
+      const std::uint64_t size = bytes.size();
+      f.resize(at + 13 + bytes.size());
+      std::memcpy(f.data() + at, &task, 4);
+      std::memcpy(f.data() + at + 4, &is_block, 1);
+      std::memcpy(f.data() + at + 5, &size, 8);
+      if (size) std::memcpy(f.data() + at + 13, bytes.data(), size);
+      ++open_.count;
+      if (block) open_.blocks.push_back(t);
+    }
+    bool empty() const { return closed_.empty() && open_.count == 0; }
+    Batch take() {
+      if (closed_.empty()) close();
+      Batch b = std::move(closed_.front());
+      closed_.pop_front();
+      return b;
+    }
+
+   private:
+    void close() {
+      closed_.push_back(std::move(open_));
+      open_ = Batch{};
+    }
+    Batch open_;
+    std::deque<Batch> closed_;
   };
   // A block being received into the value it will become.
   struct Incoming {
@@ -575,8 +609,8 @@ class Executor {
     std::vector<MPI_Request> requests;
   };
   std::mutex outbox_mutex_;
-  std::vector<std::deque<OutItem>> queued_;  // per destination
-  std::size_t queued_items_ = 0;
+  std::vector<Outbox> outbox_;  // per destination
+  bool any_queued_ = false;
   std::vector<int> window_;                  // unmatched batches per destination
   std::vector<Outgoing> in_flight_, error_sends_;
   std::vector<Incoming> incoming_;
