@@ -220,3 +220,30 @@ TEST(Plan, IdleRanksTakeWorkWhenMovingItIsCheap) {
   EXPECT_LT(plan.predicted_seconds(), 26.0);
   expect_sends_cover_every_crossing_edge(g, plan);
 }
+
+// 200,000 leaves into one sum: spreading the leaves costs the consumer one value per
+// leaf. Whatever the rank count, the plan is never predicted slower than keeping every
+// task on one rank, and with expensive messages it keeps them there.
+TEST(Plan, NeverPredictedSlowerThanOneRank) {
+  rask::Graph g;
+  auto body = std::make_shared<const rask::TaskBody>(one);
+  std::vector<rask::TaskId> leaves;
+  for (rask::Token token = 1; token <= 200000; ++token)
+    leaves.push_back(g.add_task({"inc", token, false}, {}, body, rask::codec_for<long>(), {}));
+  rask::TaskId sum = g.add_task({"sum", 300000, false}, leaves, body, rask::codec_for<long>(), {});
+  std::vector<rask::TaskId> outs{sum};
+  for (double message_cost : {2e-7, 1e-6, 5e-6}) {
+    rask::CostModel model;
+    model.message_cost = message_cost;
+    for (int threads : {1, 2}) {
+      rask::Plan alone(g, outs, 1, threads, rask::Where::root, model);
+      for (int ranks : {2, 3, 4}) {
+        rask::Plan plan(g, outs, ranks, threads, rask::Where::root, model);
+        EXPECT_LE(plan.predicted_seconds(), alone.predicted_seconds() * (1 + 1e-12))
+            << ranks << " ranks x " << threads << " threads, message cost " << message_cost;
+        if (message_cost >= 5e-6) EXPECT_EQ(plan.messages(), 0u) << ranks << " ranks";
+        expect_sends_cover_every_crossing_edge(g, plan);
+      }
+    }
+  }
+}

@@ -96,85 +96,110 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
       if (!graph.task(t).codec->serializable) pin_group(t, 0, " is a result wanted on rank ");
   }
 
-  // Roots are co-assigned in contiguous runs of the post-order, balanced by cost.
-  double root_work = 0;
-  for (TaskId t : order_)
-    if (graph.task(t).deps.empty() && pin[t] < 0) root_work += cost_of(t);
-  double root_seen = 0;
+  // The list schedule, run twice on more than one rank: as designed, and with every
+  // task free to move kept on rank 0. The second is the simplest alternative; a plan
+  // predicted slower than it (a flood of tiny values to one consumer) is not taken.
+  const std::vector<int> group_pin_before = group_pin;
+  const std::vector<TaskId> group_pinned_by_before = group_pinned_by;
+  auto schedule = [&](bool one_rank) {
+    std::fill(owner_.begin(), owner_.end(), -1);
+    std::fill(tasks_per_rank_.begin(), tasks_per_rank_.end(), 0);
+    std::fill(work_per_rank_.begin(), work_per_rank_.end(), 0.0);
+    total_work_ = 0;
+    group_pin = group_pin_before;
+    group_pinned_by = group_pinned_by_before;
+    // Roots are co-assigned in contiguous runs of the post-order, balanced by cost.
+    double root_work = 0;
+    for (TaskId t : order_)
+      if (graph.task(t).deps.empty() && pin[t] < 0) root_work += cost_of(t);
+    double root_seen = 0;
 
-  // The simulated machine: per rank, when each of its threads is next free.
-  std::vector<std::vector<double>> slots(nranks_, std::vector<double>(threads_, 0.0));
-  std::set<std::pair<double, int>> idle;  // (earliest free thread, rank)
-  for (int rank = 0; rank < nranks_; ++rank) idle.emplace(0.0, rank);
-  auto earliest_slot = [&](int rank) {
-    return std::min_element(slots[rank].begin(), slots[rank].end()) - slots[rank].begin();
-  };
-
-  std::vector<int> candidates;
-  for (TaskId t : order_) {
-    const Task& task = graph.task(t);
-    const double cost = cost_of(t);
-    int chosen = pin[t];
-    if (chosen < 0 && groups) {
-      TaskId g = groups->find(t);
-      if (group_pin[g] >= 0) chosen = group_pin[g];
-    }
-    if (chosen < 0 && task.deps.empty()) {
-      double mid = root_work > 0 ? (root_seen + cost / 2) / root_work : 0;
-      chosen = std::min(nranks_ - 1, static_cast<int>(mid * nranks_));
-      root_seen += cost;
-    }
-    // Inputs arrive in parallel, but each message also costs the receiver its handling,
-    // so of two equally early ranks the one holding more of the inputs wins.
-    auto ready_on = [&](int rank) {
-      double ready = 0;
-      std::size_t remote = 0;
-      for (TaskId d : task.deps) {
-        const bool local = owner_[d] == rank;
-        remote += !local;
-        ready = std::max(ready, finish_[d] + (local ? 0.0 : transfer(d)));
-      }
-      return ready + static_cast<double>(remote) * model.latency;
+    // The simulated machine: per rank, when each of its threads is next free.
+    std::vector<std::vector<double>> slots(nranks_, std::vector<double>(threads_, 0.0));
+    std::set<std::pair<double, int>> idle;  // (earliest free thread, rank)
+    for (int rank = 0; rank < nranks_; ++rank) idle.emplace(0.0, rank);
+    auto earliest_slot = [&](int rank) {
+      return std::min_element(slots[rank].begin(), slots[rank].end()) - slots[rank].begin();
     };
-    double best_start = 0;
-    if (chosen >= 0) {
-      best_start = std::max(ready_on(chosen), slots[chosen][earliest_slot(chosen)]);
-    } else {
-      // Candidates: where the inputs are, and the rank that frees up first.
-      candidates.clear();
-      for (TaskId d : task.deps)
-        if (std::find(candidates.begin(), candidates.end(), owner_[d]) == candidates.end())
-          candidates.push_back(owner_[d]);
-      int first_idle = idle.begin()->second;
-      if (std::find(candidates.begin(), candidates.end(), first_idle) == candidates.end())
-        candidates.push_back(first_idle);
-      double best_finish = INFINITY;
-      for (int rank : candidates) {
-        double s = std::max(ready_on(rank), slots[rank][earliest_slot(rank)]);
-        if (s + cost < best_finish) {
-          best_finish = s + cost;
-          best_start = s;
-          chosen = rank;
+
+    std::vector<int> candidates;
+    for (TaskId t : order_) {
+      const Task& task = graph.task(t);
+      const double cost = cost_of(t);
+      int chosen = pin[t];
+      if (chosen < 0 && groups) {
+        TaskId g = groups->find(t);
+        if (group_pin[g] >= 0) chosen = group_pin[g];
+      }
+      if (chosen < 0 && one_rank) chosen = 0;
+      if (chosen < 0 && task.deps.empty()) {
+        double mid = root_work > 0 ? (root_seen + cost / 2) / root_work : 0;
+        chosen = std::min(nranks_ - 1, static_cast<int>(mid * nranks_));
+        root_seen += cost;
+      }
+      // Inputs arrive in parallel, but each message also costs the receiver its handling,
+      // so of two equally early ranks the one holding more of the inputs wins.
+      auto ready_on = [&](int rank) {
+        double ready = 0;
+        std::size_t remote = 0;
+        for (TaskId d : task.deps) {
+          const bool local = owner_[d] == rank;
+          remote += !local;
+          ready = std::max(ready, finish_[d] + (local ? 0.0 : transfer(d)));
+        }
+        return ready + static_cast<double>(remote) * model.message_cost;
+      };
+      double best_start = 0;
+      if (chosen >= 0) {
+        best_start = std::max(ready_on(chosen), slots[chosen][earliest_slot(chosen)]);
+      } else {
+        // Candidates: where the inputs are, and the rank that frees up first.
+        candidates.clear();
+        for (TaskId d : task.deps)
+          if (std::find(candidates.begin(), candidates.end(), owner_[d]) == candidates.end())
+            candidates.push_back(owner_[d]);
+        int first_idle = idle.begin()->second;
+        if (std::find(candidates.begin(), candidates.end(), first_idle) == candidates.end())
+          candidates.push_back(first_idle);
+        double best_finish = INFINITY;
+        for (int rank : candidates) {
+          double s = std::max(ready_on(rank), slots[rank][earliest_slot(rank)]);
+          if (s + cost < best_finish) {
+            best_finish = s + cost;
+            best_start = s;
+            chosen = rank;
+          }
         }
       }
-    }
-    if (groups) {
-      TaskId g = groups->find(t);
-      if (group_pin[g] < 0) {
-        group_pin[g] = chosen;
-        group_pinned_by[g] = t;
+      if (groups) {
+        TaskId g = groups->find(t);
+        if (group_pin[g] < 0) {
+          group_pin[g] = chosen;
+          group_pinned_by[g] = t;
+        }
       }
+      owner_[t] = chosen;
+      start_[t] = best_start;
+      finish_[t] = best_start + cost;
+      ++tasks_per_rank_[chosen];
+      work_per_rank_[chosen] += cost;
+      total_work_ += cost;
+      auto slot = earliest_slot(chosen);
+      idle.erase({slots[chosen][slot], chosen});
+      slots[chosen][slot] = finish_[t];
+      idle.emplace(*std::min_element(slots[chosen].begin(), slots[chosen].end()), chosen);
     }
-    owner_[t] = chosen;
-    start_[t] = best_start;
-    finish_[t] = best_start + cost;
-    ++tasks_per_rank_[chosen];
-    work_per_rank_[chosen] += cost;
-    total_work_ += cost;
-    auto slot = earliest_slot(chosen);
-    idle.erase({slots[chosen][slot], chosen});
-    slots[chosen][slot] = finish_[t];
-    idle.emplace(*std::min_element(slots[chosen].begin(), slots[chosen].end()), chosen);
+    double predicted = 0;
+    for (TaskId t : order_) predicted = std::max(predicted, finish_[t]);
+    for (TaskId t : outputs_)
+      if (owner_[t] != 0 || where_ == Where::all)
+        predicted = std::max(predicted, finish_[t] + (nranks_ > 1 ? transfer(t) : 0.0));
+    return predicted;
+  };
+  const double spread = schedule(false);
+  if (nranks_ > 1) {
+    auto kept = std::make_tuple(owner_, start_, finish_, tasks_per_rank_, work_per_rank_);
+    if (schedule(true) >= spread) std::tie(owner_, start_, finish_, tasks_per_rank_, work_per_rank_) = std::move(kept);
   }
 
   // Who needs each value besides its owner: consumers on other ranks, and the ranks
