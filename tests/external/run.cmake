@@ -1,5 +1,5 @@
 # Configures, builds and runs tests/external at 2 ranks (called by ctest).
-execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY} -Drask_DIR=${RASK_DIR}
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY} -Drask_DIR=${RASK_DIR} -DREADME=${README}
                         -DCMAKE_BUILD_TYPE=Release RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the external program failed")
@@ -12,4 +12,9 @@ execute_process(COMMAND ${MPIEXEC} -n 2 --oversubscribe ${BINARY}/external WORKI
                 RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "the external program failed")
+endif()
+execute_process(COMMAND ${MPIEXEC} -n 2 --oversubscribe ${BINARY}/readme WORKING_DIRECTORY ${BINARY}
+                RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "the README's program failed")
 endif()
