@@ -112,5 +112,19 @@ out = "".join(printed) + out
 expect_one_error("SIGTERM", subprocess.CompletedProcess(job.args, job.returncode, out, err),
                  r"^rask: error: rank [01] stopped: received SIGTERM \(the job's time limit, or scancel\); stopping$")
 checks.check("SIGTERM reached both ranks", len(ranks) == 2, str(ranks))
+checks.check("rank 0 said at once why the job is ending",
+             "rask: received SIGTERM (the job's time limit, or scancel); stopping every rank after its running tasks"
+             in err, err)
+
+# One rank started alone (as srun starts each task): its exit status says SIGTERM.
+job = subprocess.Popen([f"{build}/jobs/delayed_inc_add"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+for line in job.stdout:
+    if line.startswith("  predicted wall time"):
+        break
+time.sleep(0.5)
+job.send_signal(signal.SIGTERM)
+out, err = job.communicate(timeout=60)
+checks.check("SIGTERM: exit status 143 (128 + SIGTERM)", job.returncode == 143, f"exit {job.returncode}\n{err}")
 
 checks.finish()

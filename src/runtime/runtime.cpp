@@ -27,10 +27,18 @@ std::atomic<int> g_sigterm{0};
 std::atomic<bool> g_in_compute{false};
 
 // Inside a compute, SIGTERM becomes a failure every rank agrees on (the executor polls
-// g_sigterm); outside one, the program dies as it would without rask.
+// g_sigterm); outside one, the program dies as it would without rask. mpirun forwards
+// SIGTERM to the ranks and exits soon after, while a running task may still take
+// seconds: rank 0 says at once why the job is ending, before mpirun stops forwarding
+// output, and the ranks exit with 143 (128 + SIGTERM), as the signal's own status reads.
+int g_rank_for_signals = 0;
 extern "C" void on_sigterm(int) {
   if (g_in_compute.load()) {
-    g_sigterm.store(1);
+    if (g_sigterm.exchange(1) == 0 && g_rank_for_signals == 0) {
+      static const char text[] =
+          "rask: received SIGTERM (the job's time limit, or scancel); stopping every rank after its running tasks\n";
+      [[maybe_unused]] auto written = write(STDERR_FILENO, text, sizeof text - 1);
+    }
   } else {
     std::signal(SIGTERM, SIG_DFL);
     std::raise(SIGTERM);
@@ -105,11 +113,12 @@ extern "C" void on_crash(int sig) {
   } catch (...) {
     what = "an exception that is not a std::exception";
   }
+  const int status = g_sigterm.load() ? 128 + SIGTERM : 1;
   if (collective || g_size == 1) {
     if (g_rank == 0) std::fprintf(stderr, "rask: error: %s\n", what);
     std::fflush(stderr);
     if (g_owns_mpi && g_size > 1) MPI_Finalize();
-    std::_Exit(1);
+    std::_Exit(status);
   }
   std::fprintf(stderr, "ERROR on rank %d: %s\n", g_rank, what);
   std::fflush(stderr);
@@ -160,6 +169,7 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
   MPI_Comm_size(MPI_COMM_WORLD, &impl_->size);
   g_owns_mpi = impl_->owns_mpi;
   g_rank = impl_->rank;
+  g_rank_for_signals = impl_->rank;
   g_size = impl_->size;
   // From here on an error escaping main is reported as rask reports it, this
   // constructor's own included.
