@@ -17,28 +17,34 @@ all: build
 deps-%:
 	@bash .ci/deps.sh $*
 
+# Build chatter goes to $(BUILD)/build.log; its tail is shown when the build fails.
+QUIET_BUILD = @echo "building rask in $(BUILD)/ (log: $(BUILD)/build.log)"; \
+	cmake --build $(BUILD) -j $(JOBS) > $(BUILD)/build.log 2>&1 || { tail -40 $(BUILD)/build.log; false; }
+
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$(PYTHON)
+	@mkdir -p $(BUILD)
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$(PYTHON) > $(BUILD)/configure.log 2>&1 \
+	  || { cat $(BUILD)/configure.log; false; }
 
 build: deps-build $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	$(QUIET_BUILD)
 
 test: deps-test $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	$(QUIET_BUILD)
 	ctest --test-dir $(BUILD) --output-on-failure -j 1
 
 $(DATA)/aig:
-	$(BUILD)/inputs/rask-gen-minute --out $(DATA) --symbols aig,ibm --start 2010-01-04 --days 20 --seed 7
+	@$(BUILD)/inputs/rask-gen-minute --out $(DATA) --symbols aig,ibm --start 2010-01-04 --days 20 --seed 7
 
 demo: build $(DATA)/aig
 	@echo "== 2.1 cartesian product, $(NP) ranks"
-	$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_cartesian
+	@$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_cartesian
 	@echo "== 2.2 inc/inc/add, $(NP) ranks"
-	$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_inc_add
+	@$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_inc_add
 	@echo "== 2.3 for-loop and control flow, $(NP) ranks"
-	$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_loop
+	@$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_loop
 	@echo "== 2.4 daily high-low spread per file, $(NP) ranks"
-	$(MPIRUN) -n $(NP) $(BUILD)/jobs/daily_spread $(DATA)/aig
+	@$(MPIRUN) -n $(NP) $(BUILD)/jobs/daily_spread $(DATA)/aig
 
 bench: deps-bench build
 	$(PYTHON) bench/run_bench.py --build $(BUILD)

@@ -25,6 +25,11 @@ inline double sleep_scale(int argc, char** argv) {
   return 1.0;
 }
 
+/// Whether `flag` is among the program's arguments.
+inline bool has_flag(int argc, char** argv, const std::string& flag) {
+  return std::find_if(argv + 1, argv + argc, [&](const char* arg) { return flag == arg; }) != argv + argc;
+}
+
 /// Simulated work, as the workshop's time.sleep.
 inline void work_for(double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));

@@ -61,7 +61,7 @@ def seeded_ints(count, lo, hi, seed):
 
 A, B = seeded_ints(50, 1, 9, 42), seeded_ints(25, 4, 12, 4242)
 expected = {(a, b): (a - b, a * b) for a in A for b in B}
-lines = results("delayed_cartesian", fast)
+lines = results("delayed_cartesian", fast + ["--all-results"])
 want = [f"result: {len(expected)} pairs of 50 x 25 are distinct"] + [
     f"result: ({a}, {b}): f={fv} g={gv}" for (a, b), (fv, gv) in sorted(expected.items())]
 checks.check("cartesian results equal the Python dict", lines == want, "\n".join(lines[:4]))
