@@ -241,7 +241,9 @@ TEST(Plan, NeverPredictedSlowerThanOneRank) {
         rask::Plan plan(g, outs, ranks, threads, rask::Where::root, model);
         EXPECT_LE(plan.predicted_seconds(), alone.predicted_seconds() * (1 + 1e-12))
             << ranks << " ranks x " << threads << " threads, message cost " << message_cost;
-        if (message_cost >= 5e-6) EXPECT_EQ(plan.messages(), 0u) << ranks << " ranks";
+        if (message_cost >= 5e-6) {
+          EXPECT_EQ(plan.messages(), 0u) << ranks << " ranks";
+        }
         expect_sends_cover_every_crossing_edge(g, plan);
       }
     }

@@ -177,7 +177,7 @@ FunctionId callable_id(const F& f) {
     // A std::function wrapping a plain function is that function.
     using Pointer = typename is_std_function<F>::pointer;
     if (const Pointer* target = f.template target<Pointer>()) return function_id(reinterpret_cast<const void*>(*target));
-    FunctionId id = type_function_id(typeid(F));
+    FunctionId id = type_function_id(f ? f.target_type() : typeid(F));
     id.token = token_sequence();
     return id;
   } else {

@@ -2,6 +2,11 @@
 
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <mutex>
@@ -27,6 +32,58 @@ std::string short_name(std::string name) {
   return flat.empty() ? std::string("function") : flat;
 }
 
+// The name of the function at `offset` in the ELF file `path`, from its full symbol
+// table (.symtab), which also lists `static` functions and functions of a program not
+// linked with -rdynamic, both invisible to dladdr. Empty when the file is stripped.
+std::string symtab_name(const char* path, std::uint64_t offset, std::uint64_t base) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  void* map = fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(sizeof(Elf64_Ehdr))
+                  ? mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0)
+                  : MAP_FAILED;
+  close(fd);
+  if (map == MAP_FAILED) return {};
+  const std::uint64_t load_base = base;
+  const auto* image = static_cast<const unsigned char*>(map);
+  const auto size = static_cast<std::size_t>(st.st_size);
+  std::string name;
+  const auto* ehdr = reinterpret_cast<const Elf64_Ehdr*>(image);
+  const bool elf64 = std::memcmp(ehdr->e_ident, ELFMAG, SELFMAG) == 0 && ehdr->e_ident[EI_CLASS] == ELFCLASS64;
+  if (elf64 && ehdr->e_shoff + std::size_t{ehdr->e_shnum} * sizeof(Elf64_Shdr) <= size) {
+    const auto* sections = reinterpret_cast<const Elf64_Shdr*>(image + ehdr->e_shoff);
+    // A position-independent file's symbols are offsets from where it is loaded; a
+    // fixed-address executable's are addresses.
+    if (ehdr->e_type == ET_EXEC) offset += load_base;
+    for (unsigned s_idx = 0; s_idx < ehdr->e_shnum && name.empty(); ++s_idx) {
+      const Elf64_Shdr& symtab = sections[s_idx];
+      if (symtab.sh_type != SHT_SYMTAB || symtab.sh_link >= ehdr->e_shnum) continue;
+      const Elf64_Shdr& strtab = sections[symtab.sh_link];
+      if (symtab.sh_offset + symtab.sh_size > size || strtab.sh_offset + strtab.sh_size > size) break;
+      const auto* symbols = reinterpret_cast<const Elf64_Sym*>(image + symtab.sh_offset);
+      for (std::size_t sym_idx = 0; sym_idx < symtab.sh_size / sizeof(Elf64_Sym); ++sym_idx) {
+        const Elf64_Sym& sym = symbols[sym_idx];
+        if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || offset < sym.st_value || offset >= sym.st_value + sym.st_size ||
+            sym.st_name >= strtab.sh_size)
+          continue;
+        const char* raw = reinterpret_cast<const char*>(image + strtab.sh_offset + sym.st_name);
+        name.assign(raw, strnlen(raw, strtab.sh_size - sym.st_name));
+        break;
+      }
+    }
+  }
+  munmap(map, size);
+  return name;
+}
+
+std::string demangled_short_name(const char* symbol) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(symbol, nullptr, nullptr, &status);
+  std::string name = short_name(status == 0 && demangled ? demangled : symbol);
+  std::free(demangled);
+  return name;
+}
+
 std::mutex g_ids_mutex;
 std::unordered_map<const void*, FunctionId> g_function_ids;
 std::unordered_map<const std::type_info*, FunctionId> g_type_ids;
@@ -45,10 +102,14 @@ FunctionId function_id(const void* address) {
     const char* module = info.dli_fname ? info.dli_fname : "";
     id.token = token_combine(token_bytes(module, std::strlen(module), 0xf17e), offset);
     if (info.dli_sname) {
-      int status = 0;
-      char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-      id.name = short_name(status == 0 && demangled ? demangled : info.dli_sname);
-      std::free(demangled);
+      id.name = demangled_short_name(info.dli_sname);
+    } else if (std::string local = symtab_name(module, offset, reinterpret_cast<std::uint64_t>(info.dli_fbase));
+               !local.empty() ||
+               // The program itself, named relative to a directory it has since left.
+               (module[0] != '/' &&
+                !(local = symtab_name("/proc/self/exe", offset, reinterpret_cast<std::uint64_t>(info.dli_fbase)))
+                     .empty())) {
+      id.name = demangled_short_name(local.c_str());
     }
   } else {
     id.token = token_sequence();

@@ -18,3 +18,8 @@ execute_process(COMMAND ${MPIEXEC} -n 2 --oversubscribe ${BINARY}/readme WORKING
 if(rc)
   message(FATAL_ERROR "the README's program failed")
 endif()
+execute_process(COMMAND ${MPIEXEC} -n 2 --oversubscribe ${BINARY}/keys WORKING_DIRECTORY ${BINARY}
+                RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "the keys program failed")
+endif()
