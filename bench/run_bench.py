@@ -7,6 +7,8 @@
    Dask's threaded scheduler (1 and 2 workers) and dask.distributed (2 local workers,
    1 thread each, on a smaller graph since it needs milliseconds per task).
 2. The workshop's cartesian exercise (2.1) at 2 ranks against its ideal time, and Dask's.
+3. A 300 MB value moving between 2 ranks against MPI_Send of the same bytes (the peer
+   here is MPI itself), and the peak memory of each rank.
 Medians of several runs; the ratios are what to quote, since this machine is noisy."""
 import argparse
 import json
@@ -57,6 +59,15 @@ def rask_cartesian(build, runs):
     return {"ideal": ideal, "measured": statistics.median(measured), "runs": measured}
 
 
+def rask_transfer(build, megabytes, repetitions):
+    out = mpirun(build, "bench/bench_transfer", [megabytes, repetitions], 2, 1)
+    rows = [dict(zip(line.split()[::2], map(float, line.split()[1::2]))) for line in out.splitlines()
+            if line.startswith("bytes")]
+    peak = next(line for line in out.splitlines() if line.startswith("peak_rss_mb")).split()[1:]
+    result = {key: statistics.median(r[key] for r in rows) for key in ("move_s", "mpi_warm_s", "mpi_new_vector_s")}
+    return {"bytes": rows[0]["bytes"], **result, "runs": rows, "peak_rss_mb": [float(p) for p in peak]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
@@ -92,8 +103,19 @@ def main():
     over = 100 * (mine["measured"] / mine["ideal"] - 1)
     print(f"  rask 2 ranks x 1 thread: {mine['measured']:.3f} s, ideal {mine['ideal']:.3f} s ({over:+.2f} %) | "
           f"Dask threads, 2 workers: {theirs['seconds']:.3f} s ({100 * (theirs['seconds'] / theirs['ideal'] - 1):+.2f} %)")
+    cartesian = {"rask": mine, "dask": theirs}
+
+    print("one 300 MB std::vector<double> from rank 1 to rank 0, against MPI_Send of the same bytes", flush=True)
+    transfer = rask_transfer(build, 300, args.repetitions)
+    gb = transfer["bytes"] / 1e9
+    print(f"  rask move {transfer['move_s']:.3f} s ({gb / transfer['move_s']:.2f} GB/s) | MPI_Send into a warm buffer "
+          f"{transfer['mpi_warm_s']:.3f} s ({gb / transfer['mpi_warm_s']:.2f} GB/s), into a new vector "
+          f"{transfer['mpi_new_vector_s']:.3f} s ({gb / transfer['mpi_new_vector_s']:.2f} GB/s) | rask at "
+          f"{100 * transfer['mpi_warm_s'] / transfer['move_s']:.0f} % / "
+          f"{100 * transfer['mpi_new_vector_s'] / transfer['move_s']:.0f} % of MPI's rate; peak RSS per rank "
+          f"{transfer['peak_rss_mb'][0]:.0f} / {transfer['peak_rss_mb'][1]:.0f} MB", flush=True)
     with open(os.path.join(build, "bench_results.json"), "w") as f:
-        json.dump({"overhead": rows, "cartesian": {"rask": mine, "dask": theirs}}, f, indent=1)
+        json.dump({"overhead": rows, "cartesian": cartesian, "transfer": transfer}, f, indent=1)
     print(f"(all figures in {os.path.join(build, 'bench_results.json')})")
 
 
