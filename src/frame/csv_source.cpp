@@ -244,8 +244,13 @@ CsvSource resolve_source(const FrameNode& node) {
   std::string sample(static_cast<std::size_t>(sample_size), '\0');
   ReadFile(first.path).read_at(sample.data(), sample.size(), first.data_begin);
   if (first.data_begin + sample_size < first.size) sample.erase(sample.rfind('\n') + 1);  // whole lines only
-  enum Seen : unsigned { empty = 1, not_int = 2, not_float = 4, not_bool = 8, any = 16 };
-  std::vector<unsigned> seen(src.names.size(), 0);
+  // Per column: how many sampled values are ints, other numbers, bools, other text.
+  // A column is numeric when numbers are at least half of its values, so one bad value
+  // early in a file is reported with its place rather than turning the column to text.
+  struct Seen {
+    std::size_t empty = 0, ints = 0, floats = 0, bools = 0, other = 0;
+  };
+  std::vector<Seen> seen(src.names.size());
   std::size_t start = 0;
   for (int line_idx = 0; line_idx < 1000 && start < sample.size(); ++line_idx) {
     std::size_t nl = sample.find('\n', start);
@@ -258,25 +263,22 @@ CsvSource resolve_source(const FrameNode& node) {
     if (static_cast<int>(fields.size()) != first.nfields) continue;  // reported when the block is parsed
     for (std::size_t col = 0; col < src.names.size(); ++col) {
       const std::string& f = fields[first.field_of[col]];
-      unsigned& s = seen[col];
-      if (f.empty()) {
-        s |= empty;
-        continue;
-      }
-      s |= any;
-      if (!(s & not_int) && !is_int(f)) s |= not_int;
-      if ((s & not_int) && !(s & not_float) && !is_float(f) && f != "NA" && f != "N/A" && f != "NULL" && f != "null")
-        s |= not_float;
-      if (!(s & not_bool) && !is_bool(f)) s |= not_bool;
+      Seen& s = seen[col];
+      if (f.empty() || f == "NA" || f == "N/A" || f == "NULL" || f == "null") ++s.empty;
+      else if (is_int(f)) ++s.ints;
+      else if (is_float(f)) ++s.floats;
+      else if (is_bool(f)) ++s.bools;
+      else ++s.other;
     }
   }
   for (std::size_t col = 0; col < src.names.size(); ++col) {
     if (fixed[col]) continue;
-    const unsigned s = seen[col];
-    if (!(s & any)) src.dtypes[col] = DType::float64;  // all missing, as pandas
-    else if (!(s & not_bool) && !(s & empty)) src.dtypes[col] = DType::boolean;
-    else if (!(s & not_int) && !(s & empty)) src.dtypes[col] = DType::int64;
-    else if (!(s & not_float)) src.dtypes[col] = DType::float64;
+    const Seen& s = seen[col];
+    const std::size_t numbers = s.ints + s.floats;
+    if (numbers + s.bools + s.other == 0) src.dtypes[col] = DType::float64;  // all missing, as pandas
+    else if (s.bools && s.bools >= numbers + s.other) src.dtypes[col] = s.empty ? DType::string : DType::boolean;
+    else if (numbers && numbers >= s.other + s.bools)
+      src.dtypes[col] = s.floats || s.empty ? DType::float64 : DType::int64;
     else src.dtypes[col] = DType::string;
   }
   return src;
