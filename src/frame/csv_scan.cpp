@@ -182,6 +182,7 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
   std::unique_ptr<char[]> buf;
   std::size_t size = 0;
   bool eof = false;
+  bool quotes_in_buffer = true;
   std::int64_t want_end = blk.last_in_file ? file.size : std::min(file.size, blk.end + (1 << 16));
   auto load = [&] {
     const std::size_t want = static_cast<std::size_t>(want_end - blk.begin);
@@ -191,6 +192,7 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     buf = std::move(next);
     eof = blk.begin + static_cast<std::int64_t>(size) >= file.size;
     buf[size] = '\0';
+    quotes_in_buffer = std::memchr(buf.get(), '"', size) != nullptr;
   };
   auto grow = [&] { want_end = std::min(file.size, blk.begin + static_cast<std::int64_t>(2 * size) + (1 << 16)); load(); };
   load();
@@ -231,6 +233,87 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     }
   }
 
+  // Converts one wanted field into its column; a BadLine when it cannot.
+  auto convert = [&](int k, std::string_view text, std::size_t row_start) -> std::optional<BadLine> {
+    std::optional<BadLine> bad;
+    BlockColumn& col = out[static_cast<std::size_t>(k)];
+    const std::string& name = src.names[wanted[static_cast<std::size_t>(k)]];
+    auto cannot = [&](const char* type, const std::string& fix) {
+      bad = BadLine{row_start, "column '" + name + "': cannot parse \"" + shown(text) + "\" as " + type, fix};
+    };
+    switch (col.dtype) {
+      case DType::float64: {
+        double v;
+        if (text.empty()) {
+          v = std::numeric_limits<double>::quiet_NaN();
+        } else {
+          auto [end, ec] = fast_float::from_chars(text.data(), text.data() + text.size(), v);
+          if (ec != std::errc() || end != text.data() + text.size()) {
+            if (text == "NA" || text == "N/A" || text == "NULL" || text == "null" || text == "NaN" || text == "nan") {
+              v = std::numeric_limits<double>::quiet_NaN();
+            } else {
+              cannot("float64", "  * dtype={{\"" + name + "\", \"string\"}} to read the column as text\n");
+              break;
+            }
+          }
+        }
+        col.f.push_back(v);
+        break;
+      }
+      case DType::int64: {
+        std::int64_t v;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+          cannot("int64", "  * dtype={{\"" + name + "\", \"float64\"}} if the column holds decimals or missing values "
+                          "(its type was inferred from the first rows)\n");
+          break;
+        }
+        col.i.push_back(v);
+        break;
+      }
+      case DType::boolean: {
+        if (text == "True" || text == "true" || text == "TRUE") col.i.push_back(1);
+        else if (text == "False" || text == "false" || text == "FALSE") col.i.push_back(0);
+        else cannot("bool", "  * dtype={{\"" + name + "\", \"string\"}} to read the column as text\n");
+        break;
+      }
+      case DType::timestamp: {
+        std::int64_t v;
+        if (text.empty()) v = std::numeric_limits<std::int64_t>::min();
+        else if (!parse_timestamp(text, v)) {
+          cannot("datetime64[ns]", "  * leave the column out of parse_dates to read it as text\n"
+                                   "  * write timestamps as YYYY-MM-DD HH:MM:SS[.fffffffff] (or with T, or a date alone)\n");
+          break;
+        }
+        col.i.push_back(v);
+        break;
+      }
+      case DType::string: {
+        auto& dict = dicts[static_cast<std::size_t>(k)];
+        auto it = dict.find(text);
+        std::int32_t code;
+        if (it != dict.end()) {
+          code = it->second;
+        } else {
+          std::size_t bad_at = 0;
+          if (!valid_utf8(text, bad_at)) {
+            bad = BadLine{row_start,
+                          "column '" + name + "': \"" + shown(text) + "\" is not UTF-8 (byte " +
+                              std::to_string(bad_at + 1) + " of the field)",
+                          "  * convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)\n"};
+            break;
+          }
+          code = static_cast<std::int32_t>(col.dict.size());
+          col.dict.emplace_back(text);
+          dict.emplace(col.dict.back(), code);
+        }
+        col.codes.push_back(code);
+        break;
+      }
+    }
+    return bad;
+  };
+
   std::string scratch;  // a quoted field with "" escapes, unescaped
   std::size_t rows = 0;
   for (;;) {
@@ -253,163 +336,116 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     }
     std::optional<BadLine> bad;
     bool need_more = false;
-    for (int field = 0; field < nfields; ++field) {
-      std::string_view text;
-      if (p < size && data[p] == '"') {
-        // Quoted: up to the closing quote; "" stands for one quote.
-        std::size_t q = p + 1;
-        bool escaped = false;
-        for (;;) {
-          const void* hit = q < size ? std::memchr(data + q, '"', size - q) : nullptr;
-          if (!hit) break;
-          q = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
-          if (q + 1 < size && data[q + 1] == '"') {
-            escaped = true;
-            q += 2;
-            continue;
+    if (!quotes_in_buffer) {
+      // The common case, no quote in sight: the line ends at the next '\n' (found by
+      // memchr), its fields at each separator.
+      const void* hit = std::memchr(data + p, '\n', size - p);
+      if (!hit && !eof) {
+        grow();
+        continue;
+      }
+      const std::size_t line_end = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - data) : size;
+      std::size_t content_end = line_end;
+      if (content_end > p && data[content_end - 1] == '\r') --content_end;
+      int field = 0;
+      for (std::size_t q = p;; ++field) {
+        const std::size_t field_start = q;
+        while (q < content_end && data[q] != sep) ++q;
+        if (field < nfields && action[field] >= 0 && !bad)
+          bad = convert(action[field], std::string_view(data + field_start, q - field_start), row_start);
+        if (q == content_end) break;
+        ++q;
+      }
+      if (field + 1 != nfields)
+        bad = BadLine{row_start,
+                      "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(field + 1),
+                      ""};
+      p = content_end;
+    } else {
+      for (int field = 0; field < nfields; ++field) {
+        std::string_view text;
+        if (p < size && data[p] == '"') {
+          // Quoted: up to the closing quote; "" stands for one quote.
+          std::size_t q = p + 1;
+          bool escaped = false;
+          for (;;) {
+            const void* hit = q < size ? std::memchr(data + q, '"', size - q) : nullptr;
+            if (!hit) break;
+            q = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
+            if (q + 1 < size && data[q + 1] == '"') {
+              escaped = true;
+              q += 2;
+              continue;
+            }
+            break;
           }
-          break;
-        }
-        // At the buffer's end we cannot yet tell whether "" follows: read more first.
-        if (q >= size || data[q] != '"' || (q + 1 == size && !eof)) {
-          if (!eof) {
+          // At the buffer's end we cannot yet tell whether "" follows: read more first.
+          if (q >= size || data[q] != '"' || (q + 1 == size && !eof)) {
+            if (!eof) {
+              need_more = true;
+              break;
+            }
+            check_start_parity();
+            throw Error(file.path + ":" + std::to_string(line_of(row_start)) + ": column " +
+                        std::to_string(field + 1) + ": a quoted field opened here is still open at the end of the file\n"
+                        "Possible fixes:\n  * close the quote (a quote inside a quoted field is written \"\")");
+          }
+          text = std::string_view(data + p + 1, q - p - 1);
+          if (escaped && action[field] >= 0) {
+            scratch.clear();
+            for (std::size_t k = 0; k < text.size(); ++k) {
+              scratch += text[k];
+              if (text[k] == '"') ++k;
+            }
+            text = scratch;
+          }
+          p = q + 1;
+        } else {
+          const std::size_t start = p;
+          while (p < size) {
+            const char c = data[p];
+            if (c == sep || c == '\n') break;
+            if (c == '\r' && (p + 1 == size || data[p + 1] == '\n')) break;
+            ++p;
+          }
+          if (p == size && !eof) {
             need_more = true;
             break;
           }
-          check_start_parity();
-          throw Error(file.path + ":" + std::to_string(line_of(row_start)) + ": column " +
-                      std::to_string(field + 1) + ": a quoted field opened here is still open at the end of the file\n"
-                      "Possible fixes:\n  * close the quote (a quote inside a quoted field is written \"\")");
+          text = std::string_view(data + start, p - start);
         }
-        text = std::string_view(data + p + 1, q - p - 1);
-        if (escaped && action[field] >= 0) {
-          scratch.clear();
-          for (std::size_t k = 0; k < text.size(); ++k) {
-            scratch += text[k];
-            if (text[k] == '"') ++k;
-          }
-          text = scratch;
-        }
-        p = q + 1;
-      } else {
-        const std::size_t start = p;
-        while (p < size) {
-          const char c = data[p];
-          if (c == sep || c == '\n') break;
-          if (c == '\r' && (p + 1 == size || data[p + 1] == '\n')) break;
-          ++p;
-        }
-        if (p == size && !eof) {
-          need_more = true;
-          break;
-        }
-        text = std::string_view(data + start, p - start);
-      }
-      // What ends the field: a separator before the last field, a line end after it.
-      const bool line_end = p >= size || data[p] == '\n' || data[p] == '\r';
-      if (field + 1 < nfields) {
-        if (line_end || data[p] != sep) {
-          if (!line_end) {
-            bad = BadLine{row_start, "column " + std::to_string(field + 1) + ": text after a closing quote", ""};
-          } else {
-            bad = BadLine{row_start,
-                          "expected " + std::to_string(nfields) + " fields (as the header), found " +
-                              std::to_string(field + 1),
-                          ""};
-          }
-          break;
-        }
-        ++p;
-      } else if (!line_end) {
-        if (data[p] == sep) {
-          std::size_t found = static_cast<std::size_t>(nfields);
-          for (std::size_t k = p; k < size && data[k] != '\n'; ++k) found += data[k] == sep;
-          bad = BadLine{row_start,
-                        "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(found),
-                        ""};
-        } else {
-          bad = BadLine{row_start, "column " + std::to_string(field + 1) + ": text after a closing quote", ""};
-        }
-        break;
-      }
-      const int k = action[field];
-      if (k < 0) continue;
-      BlockColumn& col = out[static_cast<std::size_t>(k)];
-      const std::string& name = src.names[wanted[static_cast<std::size_t>(k)]];
-      auto cannot = [&](const char* type, const std::string& fix) {
-        bad = BadLine{row_start, "column '" + name + "': cannot parse \"" + shown(text) + "\" as " + type, fix};
-      };
-      switch (col.dtype) {
-        case DType::float64: {
-          double v;
-          if (text.empty()) {
-            v = std::numeric_limits<double>::quiet_NaN();
-          } else {
-            auto [end, ec] = fast_float::from_chars(text.data(), text.data() + text.size(), v);
-            if (ec != std::errc() || end != text.data() + text.size()) {
-              if (text == "NA" || text == "N/A" || text == "NULL" || text == "null" || text == "NaN" || text == "nan") {
-                v = std::numeric_limits<double>::quiet_NaN();
-              } else {
-                cannot("float64", "  * dtype={{\"" + name + "\", \"string\"}} to read the column as text\n");
-                break;
-              }
-            }
-          }
-          col.f.push_back(v);
-          break;
-        }
-        case DType::int64: {
-          std::int64_t v;
-          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-          if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-            cannot("int64", "  * dtype={{\"" + name + "\", \"float64\"}} if the column holds decimals or missing values "
-                            "(its type was inferred from the first rows)\n");
-            break;
-          }
-          col.i.push_back(v);
-          break;
-        }
-        case DType::boolean: {
-          if (text == "True" || text == "true" || text == "TRUE") col.i.push_back(1);
-          else if (text == "False" || text == "false" || text == "FALSE") col.i.push_back(0);
-          else cannot("bool", "  * dtype={{\"" + name + "\", \"string\"}} to read the column as text\n");
-          break;
-        }
-        case DType::timestamp: {
-          std::int64_t v;
-          if (text.empty()) v = std::numeric_limits<std::int64_t>::min();
-          else if (!parse_timestamp(text, v)) {
-            cannot("datetime64[ns]", "  * leave the column out of parse_dates to read it as text\n"
-                                     "  * write timestamps as YYYY-MM-DD HH:MM:SS[.fffffffff] (or with T, or a date alone)\n");
-            break;
-          }
-          col.i.push_back(v);
-          break;
-        }
-        case DType::string: {
-          auto& dict = dicts[static_cast<std::size_t>(k)];
-          auto it = dict.find(text);
-          std::int32_t code;
-          if (it != dict.end()) {
-            code = it->second;
-          } else {
-            std::size_t bad_at = 0;
-            if (!valid_utf8(text, bad_at)) {
+        // What ends the field: a separator before the last field, a line end after it.
+        const bool line_end = p >= size || data[p] == '\n' || data[p] == '\r';
+        if (field + 1 < nfields) {
+          if (line_end || data[p] != sep) {
+            if (!line_end) {
+              bad = BadLine{row_start, "column " + std::to_string(field + 1) + ": text after a closing quote", ""};
+            } else {
               bad = BadLine{row_start,
-                            "column '" + name + "': \"" + shown(text) + "\" is not UTF-8 (byte " +
-                                std::to_string(bad_at + 1) + " of the field)",
-                            "  * convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)\n"};
-              break;
+                            "expected " + std::to_string(nfields) + " fields (as the header), found " +
+                                std::to_string(field + 1),
+                            ""};
             }
-            code = static_cast<std::int32_t>(col.dict.size());
-            col.dict.emplace_back(text);
-            dict.emplace(col.dict.back(), code);
+            break;
           }
-          col.codes.push_back(code);
+          ++p;
+        } else if (!line_end) {
+          if (data[p] == sep) {
+            std::size_t found = static_cast<std::size_t>(nfields);
+            for (std::size_t k = p; k < size && data[k] != '\n'; ++k) found += data[k] == sep;
+            bad = BadLine{row_start,
+                          "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(found),
+                          ""};
+          } else {
+            bad = BadLine{row_start, "column " + std::to_string(field + 1) + ": text after a closing quote", ""};
+          }
           break;
         }
+        const int k = action[field];
+        if (k < 0) continue;
+        bad = convert(k, text, row_start);
+        if (bad) break;
       }
-      if (bad) break;
     }
     if (need_more) {
       for (auto& col : out) col.truncate(rows);

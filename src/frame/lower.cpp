@@ -249,6 +249,16 @@ class BlockEval {
     if (field == "floor_h") unit = 3600LL * 1000000000LL;
     else if (field == "floor_min") unit = 60LL * 1000000000LL;
     else if (field == "floor_s") unit = 1000000000LL;
+    // Decoded once, not per row.
+    enum class Field { floor, hour, minute, second, dayofweek, year, month, day };
+    const Field kind = c->dtype == DType::timestamp ? Field::floor
+                       : field == "hour"            ? Field::hour
+                       : field == "minute"          ? Field::minute
+                       : field == "second"          ? Field::second
+                       : field == "dayofweek"       ? Field::dayofweek
+                       : field == "year"            ? Field::year
+                       : field == "month"           ? Field::month
+                                                    : Field::day;
     std::int64_t cached_day = kMissingInt, y = 0;
     unsigned m = 0, d = 0;
     for (std::size_t row = 0; row < in.i.size(); ++row) {
@@ -260,17 +270,18 @@ class BlockEval {
       const std::int64_t day = floor_div(ns, kDay);
       const std::int64_t in_day = ns - day * kDay;
       std::int64_t v;
-      if (c->dtype == DType::timestamp) v = floor_div(ns, unit) * unit;
-      else if (field == "hour") v = in_day / 3600000000000LL;
-      else if (field == "minute") v = in_day / 60000000000LL % 60;
-      else if (field == "second") v = in_day / 1000000000LL % 60;
-      else if (field == "dayofweek") v = ((day + 3) % 7 + 7) % 7;
-      else {
-        if (day != cached_day) {
-          civil_from_days(day, y, m, d);
-          cached_day = day;
-        }
-        v = field == "year" ? y : field == "month" ? m : d;
+      switch (kind) {
+        case Field::floor: v = floor_div(ns, unit) * unit; break;
+        case Field::hour: v = in_day / 3600000000000LL; break;
+        case Field::minute: v = in_day / 60000000000LL % 60; break;
+        case Field::second: v = in_day / 1000000000LL % 60; break;
+        case Field::dayofweek: v = ((day + 3) % 7 + 7) % 7; break;  // 1970-01-01 was a Thursday (3)
+        default:
+          if (day != cached_day) {
+            civil_from_days(day, y, m, d);
+            cached_day = day;
+          }
+          v = kind == Field::year ? y : kind == Field::month ? m : d;
       }
       c->i[row] = v;
     }
@@ -290,12 +301,13 @@ class BlockEval {
     const std::string& op = n.name;
     if (c->dtype == DType::int64 || (c->dtype == DType::boolean && (op == "&" || op == "|"))) {
       c->i.resize(rows);
+      const char code = op == "&" ? '&' : op == "|" ? '|' : op[0];
       for (std::size_t row = 0; row < rows; ++row) {
         const std::int64_t x = a->i[row], y = b->i[row];
-        if (op == "&") c->i[row] = x & y;
-        else if (op == "|") c->i[row] = x | y;
+        if (code == '&') c->i[row] = x & y;
+        else if (code == '|') c->i[row] = x | y;
         else if (x == kMissingInt || y == kMissingInt) c->i[row] = kMissingInt;
-        else c->i[row] = op == "+" ? x + y : op == "-" ? x - y : x * y;
+        else c->i[row] = code == '+' ? x + y : code == '-' ? x - y : x * y;
       }
       return c;
     }
