@@ -162,6 +162,36 @@ struct BadLine {
   std::string fixes;      // "Possible fixes:" lines
 };
 
+// The hot path of one field: appends the value and returns true, or returns false (a
+// string column, or text that does not parse) for the slow path to handle or report.
+inline bool append_value(BlockColumn& col, std::string_view text) {
+  const char* first = text.data();
+  const char* last = first + text.size();
+  switch (col.dtype) {
+    case DType::float64: {
+      double v;
+      auto [end, ec] = fast_float::from_chars(first, last, v);
+      if (ec != std::errc() || end != last) return false;
+      col.f.push_back(v);
+      return true;
+    }
+    case DType::timestamp: {
+      std::int64_t v;
+      if (!parse_timestamp(text, v)) return false;
+      col.i.push_back(v);
+      return true;
+    }
+    case DType::int64: {
+      std::int64_t v;
+      auto [end, ec] = std::from_chars(first, last, v);
+      if (ec != std::errc() || end != last || text.empty()) return false;
+      col.i.push_back(v);
+      return true;
+    }
+    default: return false;
+  }
+}
+
 }  // namespace
 
 std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, const std::vector<int>& wanted,
@@ -351,8 +381,10 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
       for (std::size_t q = p;; ++field) {
         const std::size_t field_start = q;
         while (q < content_end && data[q] != sep) ++q;
-        if (field < nfields && action[field] >= 0 && !bad)
-          bad = convert(action[field], std::string_view(data + field_start, q - field_start), row_start);
+        if (field < nfields && action[field] >= 0 && !bad) {
+          const std::string_view text(data + field_start, q - field_start);
+          if (!append_value(out[static_cast<std::size_t>(action[field])], text)) bad = convert(action[field], text, row_start);
+        }
         if (q == content_end) break;
         ++q;
       }
