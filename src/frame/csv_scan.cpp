@@ -55,6 +55,25 @@ bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 bool parse_timestamp(std::string_view s, std::int64_t& ns) {
   const std::size_t n = s.size();
   const char* p = s.data();
+  if (n == 19 && p[4] == '-' && p[7] == '-' && (p[10] == ' ' || p[10] == 'T') && p[13] == ':' && p[16] == ':') {
+    // The common fixed-width form: digits checked together, no branch per digit.
+    unsigned bad = 0;
+    auto d = [&](int at) {
+      const unsigned v = static_cast<unsigned char>(p[at]) - '0';
+      bad |= v > 9;
+      return v;
+    };
+    const std::int64_t year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    const unsigned month = d(5) * 10 + d(6), day = d(8) * 10 + d(9);
+    const unsigned hh = d(11) * 10 + d(12), mm = d(14) * 10 + d(15), ss = d(17) * 10 + d(18);
+    static constexpr unsigned month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!bad && month >= 1 && month <= 12 && day >= 1 && day <= month_days[month - 1] &&
+        (month != 2 || day != 29 || leap(year)) && hh <= 23 && mm <= 59 && ss <= 60) {
+      ns = ((days_from_civil(year, month, day) * 86400) + hh * 3600 + mm * 60 + ss) * 1000000000;
+      return true;
+    }
+    return false;
+  }
   // Fixed positions: YYYY-MM-DD[( |T)HH:MM[:SS[.f...]]]
   if (n < 10 || !digit(p[0]) || !digit(p[1]) || !digit(p[2]) || !digit(p[3]) || p[4] != '-' || !digit(p[5]) ||
       !digit(p[6]) || p[7] != '-' || !digit(p[8]) || !digit(p[9]))
@@ -164,7 +183,31 @@ struct BadLine {
 
 // The hot path of one field: appends the value and returns true, or returns false (a
 // string column, or text that does not parse) for the slow path to handle or report.
-inline bool append_value(BlockColumn& col, std::string_view text) {
+// The date part of the last timestamp and its day number: rows of one day share it.
+struct DateCache {
+  char date[10] = {};
+  std::int64_t day_ns = 0;
+};
+
+// YYYY-MM-DD HH:MM:SS (or with T) whose date equals the cached one: only the time is parsed.
+inline bool same_day_timestamp(std::string_view text, DateCache& cache, std::int64_t& ns) {
+  const char* p = text.data();
+  if (text.size() != 19 || std::memcmp(p, cache.date, 10) != 0 || (p[10] != ' ' && p[10] != 'T') || p[13] != ':' ||
+      p[16] != ':')
+    return false;
+  unsigned bad = 0;
+  auto d = [&](int at) {
+    const unsigned v = static_cast<unsigned char>(p[at]) - '0';
+    bad |= v > 9;
+    return v;
+  };
+  const unsigned hh = d(11) * 10 + d(12), mm = d(14) * 10 + d(15), ss = d(17) * 10 + d(18);
+  if (bad || hh > 23 || mm > 59 || ss > 60) return false;
+  ns = cache.day_ns + (hh * 3600 + mm * 60 + ss) * 1000000000LL;
+  return true;
+}
+
+inline bool append_value(BlockColumn& col, std::string_view text, DateCache& cache) {
   const char* first = text.data();
   const char* last = first + text.size();
   switch (col.dtype) {
@@ -177,7 +220,13 @@ inline bool append_value(BlockColumn& col, std::string_view text) {
     }
     case DType::timestamp: {
       std::int64_t v;
-      if (!parse_timestamp(text, v)) return false;
+      if (!same_day_timestamp(text, cache, v)) {
+        if (!parse_timestamp(text, v)) return false;
+        // A parsed timestamp starts with its date: remember the day it names.
+        constexpr std::int64_t day_ns = 86400LL * 1000000000LL;
+        std::memcpy(cache.date, text.data(), 10);
+        cache.day_ns = (v / day_ns - (v % day_ns < 0)) * day_ns;
+      }
       col.i.push_back(v);
       return true;
     }
@@ -221,7 +270,7 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     size += handle.read_at(next.get() + size, want - size, blk.begin + static_cast<std::int64_t>(size));
     buf = std::move(next);
     eof = blk.begin + static_cast<std::int64_t>(size) >= file.size;
-    buf[size] = '\0';
+    buf[size] = '\n';  // a sentinel: field scans stop here without a bounds check
     quotes_in_buffer = std::memchr(buf.get(), '"', size) != nullptr;
   };
   auto grow = [&] { want_end = std::min(file.size, blk.begin + static_cast<std::int64_t>(2 * size) + (1 << 16)); load(); };
@@ -229,7 +278,7 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
 
   const std::size_t limit = static_cast<std::size_t>(blk.end - blk.begin);
   const std::size_t counted = std::min(limit, size);
-  if (std::memchr(buf.get(), '"', counted)) stats.quotes = std::count(buf.get(), buf.get() + counted, '"');
+  if (quotes_in_buffer) stats.quotes = std::count(buf.get(), buf.get() + counted, '"');
 
   // Physical line number of a buffer offset (error path only).
   std::int64_t lines_before = -1;
@@ -344,6 +393,7 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     return bad;
   };
 
+  std::vector<DateCache> date_cache(out.size());
   std::string scratch;  // a quoted field with "" escapes, unescaped
   std::size_t rows = 0;
   for (;;) {
@@ -369,30 +419,34 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     if (!quotes_in_buffer) {
       // The common case, no quote in sight: the line ends at the next '\n' (found by
       // memchr), its fields at each separator.
-      const void* hit = std::memchr(data + p, '\n', size - p);
-      if (!hit && !eof) {
+      // One pass over the line: each byte is compared with the separator and '\n' only
+      // (the '\n' sentinel after the buffer ends the last line).
+      int field = 0;
+      std::size_t q = p;
+      for (;; ++field) {
+        const std::size_t field_start = q;
+        while (data[q] != sep && data[q] != '\n') ++q;
+        if (field < nfields && action[field] >= 0 && !bad) {
+          std::size_t field_end = q;
+          if (data[q] == '\n' && field_end > field_start && data[field_end - 1] == '\r') --field_end;
+          const std::string_view text(data + field_start, field_end - field_start);
+          const auto k = static_cast<std::size_t>(action[field]);
+          if (!append_value(out[k], text, date_cache[k])) bad = convert(action[field], text, row_start);
+        }
+        if (data[q] == '\n') break;
+        ++q;
+      }
+      if (q == size && !eof) {
+        for (auto& col : out) col.truncate(rows);
+        p = row_start;
         grow();
         continue;
-      }
-      const std::size_t line_end = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - data) : size;
-      std::size_t content_end = line_end;
-      if (content_end > p && data[content_end - 1] == '\r') --content_end;
-      int field = 0;
-      for (std::size_t q = p;; ++field) {
-        const std::size_t field_start = q;
-        while (q < content_end && data[q] != sep) ++q;
-        if (field < nfields && action[field] >= 0 && !bad) {
-          const std::string_view text(data + field_start, q - field_start);
-          if (!append_value(out[static_cast<std::size_t>(action[field])], text)) bad = convert(action[field], text, row_start);
-        }
-        if (q == content_end) break;
-        ++q;
       }
       if (field + 1 != nfields)
         bad = BadLine{row_start,
                       "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(field + 1),
                       ""};
-      p = content_end;
+      p = q > p && data[q - 1] == '\r' ? q - 1 : q;
     } else {
       for (int field = 0; field < nfields; ++field) {
         std::string_view text;
