@@ -305,6 +305,9 @@ TEST_F(FrameTest, BadLinesStopWithPlaceAndFixes) {
       {good + "2010-01-04 09:04:00,1.5,2,1,1,7\n", ":3: expected 5 fields (as the header), found 6\n"},
       {good + "2010-13-04 09:04:00,1.5,2,1,1\n", ":3: column 'timestamp': cannot parse \"2010-13-04 09:04:00\" as "
                                                  "datetime64[ns]\nPossible fixes:\n  * leave the column out of parse_dates"},
+      // Same day as the line before (the cached date), impossible time.
+      {good + "2010-01-04 24:00:00,1.5,2,1,1\n", ":3: column 'timestamp': cannot parse \"2010-01-04 24:00:00\" as "
+                                                 "datetime64[ns]"},
       {good + "2010-01-04 09:04:00,\"1.5,2,1,1\n", ":3: column 2: a quoted field opened here is still open at the end of "
                                                    "the file\nPossible fixes:\n  * close the quote"},
   };
