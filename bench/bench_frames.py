@@ -8,7 +8,9 @@ groupby(timestamp.dt.hour).close.mean() over
 2. one ~447 MB CSV of the same rows (repeated; generated under /tmp, never committed):
    rask at 1 x 2 and 2 x 1 (MB/s, MB/s per core, whole-process time under mpirun, peak
    resident memory of the largest rank) against Dask (2 workers) and pandas alone.
-Medians; the machine is shared and noisy, so the ratios are what to quote."""
+Medians; the machine is shared and noisy, so the ratios are what to quote, and MB per
+CPU second (bytes over the CPU time all ranks' threads used) says what one core does
+when other jobs hold the cores."""
 import argparse
 import glob
 import json
@@ -38,12 +40,13 @@ def mpirun(build, args, ranks, threads):
 
 def rask(build, pattern, ranks, threads, repetitions):
     out, _ = mpirun(build, [pattern, repetitions + 1], ranks, threads)
-    runs = [float(m.group(1)) for m in re.finditer(r"seconds ([\d.]+)", out)][1:]  # the first warms the page cache
+    runs = [float(m.group(1)) for m in re.finditer(r" seconds ([\d.]+)", out)][1:]  # the first warms the page cache
+    cpu = [float(m.group(1)) for m in re.finditer(r"cpu_seconds ([\d.]+)", out)][1:]
     checksum = float(re.search(r"checksum ([\d.]+)", out).group(1))
     # Whole process, one computation: start-up, MPI, reading, parsing, result, exit.
     whole = statistics.median(mpirun(build, [pattern, 1], ranks, threads)[1] for _ in range(3))
     rss_kb = int(re.search(r"peak_rss_kb (\d+)", out).group(1))
-    return {"seconds": statistics.median(runs), "runs": runs, "whole_process": whole, "peak_rss_mb": rss_kb / 1024,
+    return {"seconds": statistics.median(runs), "runs": runs, "cpu_seconds": statistics.median(cpu), "whole_process": whole, "peak_rss_mb": rss_kb / 1024,
             "checksum": checksum}
 
 
@@ -116,7 +119,8 @@ def main():
         results["big"][f"rask {ranks}x{threads}"] = r
         rate = big_bytes / 1e6 / r["seconds"]
         print(f"  rask {ranks} rank x {threads} thread: {r['seconds']:.3f} s in-process ({rate:.0f} MB/s, "
-              f"{rate / (ranks * threads):.0f} MB/s per core), whole process {r['whole_process']:.2f} s, peak RSS "
+              f"{rate / (ranks * threads):.0f} MB/s per core; {big_bytes / 1e6 / r['cpu_seconds']:.0f} MB per CPU "
+              f"second), whole process {r['whole_process']:.2f} s, peak RSS "
               f"{r['peak_rss_mb']:.0f} MB ({r['peak_rss_mb'] * 1.048576e6 / big_bytes:.2f}x the file) | "
               f"Dask / rask = {dask_big['seconds'] / r['seconds']:.1f}x"
               f"{'' if ok else ' (RESULT DIFFERS FROM DASK)'}", flush=True)
