@@ -464,3 +464,29 @@ TEST_F(FrameTest, ToCsvAndToHdfWriteCompleteFilesOnly) {
       EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
   }
 }
+
+TEST_F(FrameTest, OptionsSepHeaderNamesUsecolsDtypeAndTwoSources) {
+  write("opt1.csv", "a;1;10;x\nb;2;20;y\na;3;30;z\n");
+  write("opt2.csv", "k,v\na,100\nb,200\n");
+  auto df = rask::read_csv(dir_ + "/opt1.csv", {.usecols = {"key", "n"},
+                                                .dtype = {{"n", "float64"}},
+                                                .names = {"key", "n", "m", "tag"},
+                                                .header = -1,
+                                                .sep = ';'});
+  auto other = rask::read_csv(dir_ + "/opt2.csv");
+  auto sums = df.groupby("key")["n"].sum().compute();
+  auto both = (df.groupby("key")["n"].sum() + other.groupby("k")["v"].sum()).compute();
+  auto all = df.compute();
+  const std::string message = error_of([&] { df.groupby("key")["m"].sum().compute(); });
+  EXPECT_NE(message.find("column 'm' not found in read_csv('" + dir_ + "/opt1.csv'); the frame has columns: key, n"),
+            std::string::npos)
+      << message;
+  if (rank() != 0) return;
+  EXPECT_EQ(sums->columns[0].dtype, rask::DType::float64);  // dtype= made the ints floats
+  EXPECT_EQ(sums->index.str, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(sums->columns[0].f64, (std::vector<double>{4.0, 2.0}));
+  EXPECT_EQ(both->columns[0].f64, (std::vector<double>{104.0, 202.0}));
+  ASSERT_EQ(all->columns.size(), 2u);
+  EXPECT_EQ(all->columns[0].name, "key");
+  EXPECT_EQ(all->columns[1].name, "n");
+}
