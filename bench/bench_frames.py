@@ -7,7 +7,8 @@ groupby(timestamp.dt.hour).close.mean() over
    1 rank x 1 thread, 1 x 2 and 2 ranks x 1 thread, against Dask's threaded scheduler;
 2. one ~447 MB CSV of the same rows (repeated; generated under /tmp, never committed):
    rask at 1 x 2 and 2 x 1 (MB/s, MB/s per core, whole-process time under mpirun, peak
-   resident memory of the largest rank) against Dask (2 workers) and pandas alone.
+   resident memory of the largest rank) against Dask (2 workers) and pandas alone;
+3. the same over that file under a cgroup memory limit of a third of its size (root only).
 Medians; the machine is shared and noisy, so the ratios are what to quote, and MB per
 CPU second (bytes over the CPU time all ranks' threads used) says what one core does
 when other jobs hold the cores."""
@@ -55,6 +56,44 @@ def peer(engine, pattern, repetitions, workers=2):
                           str(repetitions), "--workers", str(workers)], check=True, capture_output=True,
                          text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def memory_limited(build, big, big_bytes, want_checksum):
+    """The aggregation under a cgroup-v1 memory limit of a third of the file (root only).
+    The file is first dropped from the page cache, so its pages are read again and charged
+    to the job: page cache included, the job may hold at most a third of the file."""
+    root = "/sys/fs/cgroup/memory"
+    if os.geteuid() != 0 or not os.path.isdir(root):
+        print("memory-limit run skipped (needs root and the cgroup-v1 memory controller)")
+        return None
+    limit = big_bytes // 3
+    group = os.path.join(root, f"rask-bench-{os.getpid()}")
+    os.mkdir(group)
+    try:
+        with open(os.path.join(group, "memory.limit_in_bytes"), "w") as f:
+            f.write(str(limit))
+        fd = os.open(big, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+        command = ["mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", "--allow-run-as-root",
+                   os.path.join(build, "bench", "bench_frame"), big, "1"]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        start = time.perf_counter()
+        r = subprocess.run(["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *command], env=env,
+                           capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        with open(os.path.join(group, "memory.max_usage_in_bytes")) as f:
+            peak = int(f.read())
+        with open(os.path.join(group, "memory.failcnt")) as f:
+            failcnt = int(f.read())
+    finally:
+        os.rmdir(group)
+    m = re.search(r"checksum ([\d.]+)", r.stdout)
+    ok = r.returncode == 0 and m is not None and abs(float(m.group(1)) - want_checksum) < 1e-9 * abs(want_checksum)
+    print(f"  under a memory limit of {limit / 1e6:.0f} MB (a third of the file; page cache included), 2 ranks x 1 "
+          f"thread: {'completed, same answer as Dask' if ok else 'FAILED: ' + r.stderr[-300:]} in {seconds:.2f} s, "
+          f"cgroup peak {peak / 1e6:.0f} MB, {failcnt} times at the limit (pages reclaimed)")
+    return {"limit_bytes": limit, "ok": ok, "seconds": seconds, "peak_bytes": peak, "failcnt": failcnt}
 
 
 def main():
@@ -124,6 +163,9 @@ def main():
               f"{r['peak_rss_mb']:.0f} MB ({r['peak_rss_mb'] * 1.048576e6 / big_bytes:.2f}x the file) | "
               f"Dask / rask = {dask_big['seconds'] / r['seconds']:.1f}x"
               f"{'' if ok else ' (RESULT DIFFERS FROM DASK)'}", flush=True)
+    limited = memory_limited(build, big, big_bytes, dask_big["checksum"])
+    if limited:
+        results["memory_limit"] = limited
     with open(os.path.join(build, "bench_frames.json"), "w") as f:
         json.dump(results, f, indent=1)
     print(f"(all figures in {os.path.join(build, 'bench_frames.json')})")
