@@ -272,6 +272,31 @@ TEST_F(FrameTest, BlockBoundariesAtEveryByteGiveTheSameRows) {
   }
 }
 
+TEST_F(FrameTest, QuotedFieldsWithoutLineBreaksSplitAnywhere) {
+  // Quotes, "" pairs and separators inside quotes, CRLF: a block may start inside a quoted
+  // field or between the two quotes of a "" pair, and must still find the right line.
+  const std::vector<std::string> notes = {"plain", "\"has, comma\"", "\"say \"\"hi\"\", ok\"", "\"\""};
+  std::string text = "note,k,v\r\n";
+  std::map<long, double> want;
+  for (long line = 0; line < 300; ++line) {
+    text += notes[static_cast<std::size_t>(line % 4)];
+    text += ',';
+    text += std::to_string(line % 5);
+    text += ',';
+    text += std::to_string(line);
+    text += "\r\n";
+    want[line % 5] += static_cast<double>(line);
+  }
+  write("quoted.csv", text);
+  for (std::int64_t blocksize : {1, 2, 3, 7, 11, 64}) {
+    auto sum = rask::read_csv(dir_ + "/quoted.csv", {.blocksize = blocksize}).groupby("k")["v"].sum().compute();
+    if (rank() != 0) continue;
+    ASSERT_EQ(sum->rows(), want.size()) << "blocksize " << blocksize;
+    for (std::size_t g = 0; g < want.size(); ++g)
+      EXPECT_EQ(sum->columns[0].i64[g], static_cast<std::int64_t>(want[static_cast<long>(g)])) << "blocksize " << blocksize;
+  }
+}
+
 TEST_F(FrameTest, QuotedLineBreakAcrossABlockBoundaryIsReportedNotMisparsed) {
   std::string text = "id,note\n";
   for (int line = 0; line < 30; ++line) text += std::to_string(line) + ",\"first part\nsecond part of the note\"\n";

@@ -15,7 +15,6 @@ struct CsvFile {
   std::string path;
   std::int64_t size = 0;
   std::int64_t data_begin = 0;    // first byte after the header line
-  std::int64_t header_quotes = 0; // '"' bytes in the header line (for quote parity)
   int nfields = 0;                // fields per line
   std::vector<int> field_of;      // schema column -> field index in this file's lines
 };
@@ -61,7 +60,7 @@ struct BlockColumn {
 };
 
 struct ScanStats {
-  std::int64_t quotes = 0;  // '"' bytes in [begin, end) of the block's file range
+  std::int64_t start = 0, end = 0;  // file offsets of the block's first line and of the line after its last
   std::size_t rows = 0;
   BadLines bad;
 };
@@ -72,10 +71,14 @@ struct ScanStats {
 std::vector<BlockColumn> scan_block(const CsvSource& source, const CsvBlock& block, const std::vector<int>& wanted,
                                     ScanStats& stats);
 
-/// Throws when a quoted field spans a block boundary: the quote parity at each block's
-/// start must be even. `quotes` holds ScanStats::quotes of `blocks`, in the same order.
-void check_quote_parity(const CsvSource& source, const std::vector<CsvBlock>& blocks,
-                        const std::vector<std::int64_t>& quotes);
+/// Throws when a quoted field holding a line break spans a block boundary: each block
+/// must start where the one before it ended. `bounds` holds ScanStats::start and end of
+/// `blocks`, in the same order.
+void check_block_bounds(const CsvSource& source, const std::vector<CsvBlock>& blocks,
+                        const std::vector<std::int64_t>& bounds);
+
+/// The error for a file that cannot be split at `offset`: path, line and the fixes.
+[[noreturn]] void throw_split_error(const std::string& path, std::int64_t offset);
 
 /// Timestamp text to ns since the epoch; false when it is not a timestamp.
 bool parse_timestamp(std::string_view text, std::int64_t& ns);

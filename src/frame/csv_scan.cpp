@@ -277,8 +277,6 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
   load();
 
   const std::size_t limit = static_cast<std::size_t>(blk.end - blk.begin);
-  const std::size_t counted = std::min(limit, size);
-  if (quotes_in_buffer) stats.quotes = std::count(buf.get(), buf.get() + counted, '"');
 
   // Physical line number of a buffer offset (error path only).
   std::int64_t lines_before = -1;
@@ -286,14 +284,14 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     if (lines_before < 0) lines_before = count_in_file(file.path, 0, blk.begin, '\n');
     return lines_before + std::count(buf.get(), buf.get() + offset, '\n') + 1;
   };
-  // A parse error in a block that started inside quotes is really a split problem.
+  // A parse error in a block whose first line break was inside quotes is really a split
+  // problem. Right after a line break the quote parity is exact (no "" pair straddles
+  // it), so the quotes before the block's start decide.
+  std::int64_t start = blk.begin;
   auto check_start_parity = [&] {
     if (blk.block_in_file == 0) return;
-    if (count_in_file(file.path, 0, blk.begin, '"') % 2 == 0) return;
-    const std::int64_t line = count_in_file(file.path, 0, blk.begin, '\n') + 1;
-    throw Error(file.path + ":" + std::to_string(line) + ": a quoted field holding a line break crosses the block "
-                "boundary at byte " + std::to_string(blk.begin) + ", so the file cannot be split there\n"
-                "Possible fixes:\n  * blocksize=0 to read each file as one block\n  * a larger blocksize");
+    if (count_in_file(file.path, 0, start, '"') % 2 == 0) return;
+    throw_split_error(file.path, blk.begin);
   };
 
   std::size_t p = 0;
@@ -311,6 +309,8 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
       grow();
     }
   }
+  start = blk.begin + static_cast<std::int64_t>(p);
+  stats.start = start;
 
   // Converts one wanted field into its column; a BadLine when it cannot.
   auto convert = [&](int k, std::string_view text, std::size_t row_start) -> std::optional<BadLine> {
@@ -564,23 +564,27 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     ++rows;
   }
   stats.rows = rows;
+  stats.end = blk.begin + static_cast<std::int64_t>(p);
   return out;
 }
 
-void check_quote_parity(const CsvSource& source, const std::vector<CsvBlock>& blocks,
-                        const std::vector<std::int64_t>& quotes) {
-  std::int64_t parity = 0;
-  for (std::size_t block_idx = 0; block_idx < blocks.size(); ++block_idx) {
+void throw_split_error(const std::string& path, std::int64_t offset) {
+  const std::int64_t line = count_in_file(path, 0, offset, '\n') + 1;
+  throw Error(path + ":" + std::to_string(line) + ": a quoted field holding a line break crosses the block boundary "
+              "at byte " + std::to_string(offset) + ", so the file cannot be split there\n"
+              "Possible fixes:\n  * blocksize=0 to read each file as one block\n  * a larger blocksize");
+}
+
+void check_block_bounds(const CsvSource& source, const std::vector<CsvBlock>& blocks,
+                        const std::vector<std::int64_t>& bounds) {
+  // Block 0 of a file starts right after the header, so it parses right and ends at a true
+  // line start; a next block starting there is right too, and so on. The first block that
+  // starts elsewhere began inside a quoted line break.
+  for (std::size_t block_idx = 1; block_idx < blocks.size(); ++block_idx) {
     const CsvBlock& b = blocks[block_idx];
-    const CsvFile& f = source.files[b.file];
-    if (b.block_in_file == 0) parity = f.header_quotes;
-    else if (parity % 2) {
-      const std::int64_t line = count_in_file(f.path, 0, b.begin, '\n') + 1;
-      throw Error(f.path + ":" + std::to_string(line) + ": a quoted field holding a line break crosses the block "
-                  "boundary at byte " + std::to_string(b.begin) + ", so the file cannot be split there\n"
-                  "Possible fixes:\n  * blocksize=0 to read each file as one block\n  * a larger blocksize");
-    }
-    parity += quotes[block_idx];
+    if (b.block_in_file == 0) continue;
+    const std::int64_t previous_end = bounds[2 * (block_idx - 1) + 1], start = bounds[2 * block_idx];
+    if (previous_end != start) throw_split_error(source.files[b.file].path, b.begin);
   }
 }
 

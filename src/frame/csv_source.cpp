@@ -171,7 +171,6 @@ CsvSource resolve_source(const FrameNode& node) {
     file.nfields = static_cast<int>(fields.size());
     if (opt.header == 0) {
       file.data_begin = next;
-      file.header_quotes = std::count(line.begin(), line.end(), '"');
       if (!opt.names.empty()) {
         if (opt.names.size() != fields.size())
           throw InputError("read_csv: " + path + ":1: the header has " + std::to_string(fields.size()) +

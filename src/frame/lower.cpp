@@ -373,7 +373,7 @@ void append_column(Column& out, Column&& in) {
 struct BlockResult {
   std::vector<Partial> partials;     // one per aggregation of this source
   std::vector<Column> rows;          // a row output's columns (empty otherwise)
-  std::vector<std::int64_t> quotes;  // per block, in block order
+  std::vector<std::int64_t> bounds;  // start and end of each block, in block order
   BadLines bad;
 };
 
@@ -384,14 +384,14 @@ struct Serializer<detail::BlockResult> {
   static void write(Writer& w, const detail::BlockResult& r) {
     w.write(r.partials);
     w.write(r.rows);
-    w.write(r.quotes);
+    w.write(r.bounds);
     w.write(r.bad);
   }
   static detail::BlockResult read(Reader& r) {
     detail::BlockResult b;
     b.partials = r.read<std::vector<detail::Partial>>();
     b.rows = r.read<std::vector<Column>>();
-    b.quotes = r.read<std::vector<std::int64_t>>();
+    b.bounds = r.read<std::vector<std::int64_t>>();
     b.bad = r.read<BadLines>();
     return b;
   }
@@ -444,7 +444,7 @@ BlockResult merge_results(const SourcePlan& plan, const Inputs& in) {
     for (std::size_t agg_idx = 0; agg_idx < out.partials.size(); ++agg_idx)
       out.partials[agg_idx] = merge_partials(plan.specs[agg_idx], out.partials[agg_idx], next.partials[agg_idx]);
     for (std::size_t col = 0; col < out.rows.size(); ++col) append_column(out.rows[col], Column(next.rows[col]));
-    out.quotes.insert(out.quotes.end(), next.quotes.begin(), next.quotes.end());
+    out.bounds.insert(out.bounds.end(), next.bounds.begin(), next.bounds.end());
     out.bad.count += next.bad.count;
     for (const auto& w : next.bad.where)
       if (out.bad.where.size() < 10) out.bad.where.push_back(w);
@@ -471,7 +471,8 @@ BlockResult run_block(const SourcePlan& plan, const CsvBlock& block) {
       out.rows.push_back(to_column(*eval.series(o), o.series_name));
     }
   }
-  out.quotes.push_back(stats.quotes);
+  out.bounds.push_back(stats.start);
+  out.bounds.push_back(stats.end);
   out.bad = std::move(stats.bad);
   return out;
 }
@@ -716,7 +717,7 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
         for (std::size_t plan_idx = 0; plan_idx < shared_plans->size(); ++plan_idx) {
           const SourcePlan& plan = (*shared_plans)[plan_idx];
           const BlockResult& r = in.get<BlockResult>(plan_idx);
-          check_quote_parity(*plan.src, plan.blocks, r.quotes);
+          check_block_bounds(*plan.src, plan.blocks, r.bounds);
           table.bad_lines.count += r.bad.count;
           for (const auto& w : r.bad.where)
             if (table.bad_lines.where.size() < 10) table.bad_lines.where.push_back(w);
