@@ -515,3 +515,41 @@ TEST_F(FrameTest, OptionsSepHeaderNamesUsecolsDtypeAndTwoSources) {
   EXPECT_EQ(all->columns[0].name, "key");
   EXPECT_EQ(all->columns[1].name, "n");
 }
+
+TEST_F(FrameTest, WholeColumnReductionsLenAndNunique) {
+  const auto rows = make_rows(4, 30, 21);
+  write("red.csv", csv_of(rows, false));
+  auto df = rask::read_csv(dir_ + "/red.csv", {.parse_dates = {"timestamp"}, .blocksize = 700});
+  auto up = df[df["close"] > 50.0];
+  double sum = 0, lo = 1e300, hi = -1e300;
+  long n = 0, volume = 0;
+  std::vector<double> spreads;
+  for (const Row& r : rows) {
+    spreads.push_back(r.high - r.low);
+    if (!(r.close > 50.0)) continue;
+    sum += r.close;
+    lo = std::min(lo, r.close);
+    hi = std::max(hi, r.close);
+    volume += r.volume;
+    ++n;
+  }
+  double mean = 0, m2 = 0;
+  for (double s : spreads) mean += s;
+  mean /= static_cast<double>(spreads.size());
+  for (double s : spreads) m2 += (s - mean) * (s - mean);
+  // Every rank gets the value.
+  expect_close(sum, up["close"].sum(), "sum");
+  expect_close(sum / static_cast<double>(n), up["close"].mean(), "mean");
+  EXPECT_EQ(up["close"].min(), lo);
+  EXPECT_EQ(up["close"].max(), hi);
+  EXPECT_EQ(up["volume"].sum(), static_cast<double>(volume));
+  EXPECT_EQ(up["close"].count(), static_cast<std::size_t>(n));
+  EXPECT_EQ(up.len(), static_cast<std::size_t>(n));
+  EXPECT_EQ(df.len(), rows.size());
+  expect_close(m2 / static_cast<double>(spreads.size() - 1), (df["high"] - df["low"]).var(), "var");
+  expect_close(mean, (df["high"] - df["low"]).mean(), "mean of a derived series");
+  EXPECT_EQ(df["timestamp"].dt().date().nunique(), 4u);
+  EXPECT_EQ(up["timestamp"].dt().dayofweek().nunique(), 4u);
+  EXPECT_TRUE(std::isnan(df[df["close"] > 1e9]["close"].mean()));
+  EXPECT_EQ(df[df["close"] > 1e9].len(), 0u);
+}

@@ -122,6 +122,9 @@ class DataFrame {
   GroupBy groupby(const Series& key) const;
   GroupBy groupby(const std::string& column) const;
 
+  /// Collective. The number of rows (pandas' len(df)), on every rank.
+  std::size_t len() const;
+
   /// Collective. The rows on rank 0 (every rank with Where::all), other ranks nullopt.
   std::optional<Table> compute(Where where = Where::root) const;
   /// Collective. Writes the frame to group `key` of HDF5 file `path`: an `index`
@@ -178,6 +181,19 @@ class Series {
   DatetimeAccessor dt() const;
   /// pandas' name: the column's, kept through dt and through arithmetic with scalars.
   const std::string& name() const;
+
+  /// Collective reductions of a column of a frame, as pandas' (missing values skipped;
+  /// std and var with ddof = 1). The value on every rank; NaN when there is no value.
+  /// Timestamps give nanoseconds; int sums are exact below 2^53.
+  double sum() const;
+  double mean() const;
+  double min() const;
+  double max() const;
+  double std() const;
+  double var() const;
+  /// Collective: values present; distinct values (missing ones not counted).
+  std::size_t count() const;
+  std::size_t nunique() const;
 
   /// Collective. The values on rank 0 (every rank with Where::all): index and one column.
   std::optional<Table> compute(Where where = Where::root) const;

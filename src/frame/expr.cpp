@@ -2,8 +2,13 @@
 // that their operands fit together, and the expression's compact serialization.
 #include "frame/expr.hpp"
 
+#include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 #include <unordered_map>
+
+#include "frame/lower.hpp"
 
 namespace rask {
 namespace detail {
@@ -51,9 +56,10 @@ const char* level_word(Level level) {
 }  // namespace
 
 const FrameNode& source_of(const FrameNode& node) {
-  const FrameNode* n = &node;
-  while (n->op != NodeOp::read_csv) n = n->args.at(0).get();
-  return *n;
+  if (node.op == NodeOp::read_csv) return node;
+  for (const auto& a : node.args)
+    if (a->level != Level::scalar) return source_of(*a);
+  throw InputError("internal: an expression without a read_csv");
 }
 
 FramePtr make_node(FrameNode n) {
@@ -97,6 +103,14 @@ FramePtr make_node(FrameNode n) {
       else n.level = a.level;
       if (a.level == Level::scalar) n.series_name = b.series_name;
       else if (b.level == Level::scalar || a.series_name == b.series_name) n.series_name = a.series_name;
+      break;
+    }
+    case NodeOp::reduce: {
+      const FrameNode& in = *n.args[0];
+      if (in.level != Level::row && !(in.level == Level::frame && n.name == "size"))
+        throw InputError("a reduction (" + n.name + ") needs a column of a frame; got " + level_word(in.level));
+      n.level = Level::agg;
+      n.series_name = in.series_name;
       break;
     }
     case NodeOp::agg: {
@@ -166,7 +180,7 @@ FramePtr read_expr(Reader& r) {
   for (std::uint32_t node_idx = 0; node_idx < count; ++node_idx) {
     FrameNode n;
     const auto op = r.read<std::uint8_t>();
-    if (op > static_cast<std::uint8_t>(NodeOp::agg)) throw SerializeError("serialized frame expression has a bad node");
+    if (op > static_cast<std::uint8_t>(NodeOp::reduce)) throw SerializeError("serialized frame expression has a bad node");
     n.op = static_cast<NodeOp>(op);
     n.name = r.read<std::string>();
     n.column = r.read<std::string>();
@@ -189,7 +203,7 @@ FramePtr read_expr(Reader& r) {
       if (id >= nodes.size()) throw SerializeError("serialized frame expression refers to a later node");
       n.args.push_back(nodes[id]);
     }
-    static constexpr std::uint8_t arity[] = {0, 2, 1, 1, 0, 2, 1, 1, 2};
+    static constexpr std::uint8_t arity[] = {0, 2, 1, 1, 0, 2, 1, 1, 2, 1};
     if (n.args.size() != arity[op]) throw SerializeError("serialized frame expression has a node with wrong operands");
     nodes.push_back(make_node(std::move(n)));
   }
@@ -369,6 +383,47 @@ Series operator!=(const Series& a, double b) { return binary("!=", a.node(), sca
 Series operator&(const Series& a, const Series& b) { return binary("&", a.node(), b.node()); }
 Series operator|(const Series& a, const Series& b) { return binary("|", a.node(), b.node()); }
 Series operator~(const Series& a) { return unary("~", a.node()); }
+
+namespace {
+// Collective: a one-group reduction, its value on every rank (NaN when there are no rows).
+double reduce(const FramePtr& in, const char* agg) {
+  FrameNode n;
+  n.op = NodeOp::reduce;
+  n.name = agg;
+  n.args = {in};
+  auto table = detail::compute_table(make_node(std::move(n)), Where::all);
+  const Column& c = table->columns.at(0);
+  if (c.size() == 0) return std::string(agg) == "size" || std::string(agg) == "count" ? 0.0 : NAN;
+  if (c.dtype == DType::float64) return c.f64[0];
+  return c.i64[0] == std::numeric_limits<std::int64_t>::min() ? NAN : static_cast<double>(c.i64[0]);
+}
+}  // namespace
+
+double Series::sum() const { return reduce(node_, "sum"); }
+double Series::mean() const { return reduce(node_, "mean"); }
+double Series::min() const { return reduce(node_, "min"); }
+double Series::max() const { return reduce(node_, "max"); }
+double Series::std() const { return reduce(node_, "std"); }
+double Series::var() const { return reduce(node_, "var"); }
+std::size_t Series::count() const { return static_cast<std::size_t>(reduce(node_, "count")); }
+std::size_t DataFrame::len() const { return static_cast<std::size_t>(reduce(node_, "size")); }
+
+std::size_t Series::nunique() const {
+  if (node_->level != Level::row) throw InputError("nunique() needs a column of a frame, not a groupby result");
+  // The frame this series belongs to: the operand whose token is its frame's.
+  std::function<FramePtr(const FramePtr&)> frame_of = [&](const FramePtr& n) -> FramePtr {
+    if (n->level == Level::frame && n->token == node_->frame) return n;
+    for (const auto& a : n->args)
+      if (auto f = frame_of(a)) return f;
+    return nullptr;
+  };
+  FrameNode n;
+  n.op = NodeOp::agg;
+  n.name = "size";
+  n.args = {frame_of(node_), node_};
+  auto table = detail::compute_table(make_node(std::move(n)), Where::all);
+  return table->rows();
+}
 
 SeriesGroupBy GroupBy::operator[](const std::string& column) const { return SeriesGroupBy(frame_, key_, column); }
 

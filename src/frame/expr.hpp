@@ -11,7 +11,8 @@
 
 namespace rask::detail {
 
-enum class NodeOp : std::uint8_t { read_csv, filter, select, column, scalar, binary, unary, dt, agg };
+// reduce: a whole-column reduction (one group), or a frame's row count (`size`).
+enum class NodeOp : std::uint8_t { read_csv, filter, select, column, scalar, binary, unary, dt, agg, reduce };
 
 // What a node evaluates to: a frame, a row-by-row series of a frame, a groupby result
 // (indexed by keys), or a scalar.

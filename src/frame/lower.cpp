@@ -413,7 +413,7 @@ struct SourcePlan {
 };
 
 void collect_aggs(const FramePtr& n, std::vector<FramePtr>& out) {
-  if (n->op == NodeOp::agg) {
+  if (n->op == NodeOp::agg || n->op == NodeOp::reduce) {
     if (std::none_of(out.begin(), out.end(), [&](const FramePtr& o) { return o->token == n->token; })) out.push_back(n);
     return;
   }
@@ -459,8 +459,18 @@ BlockResult run_block(const SourcePlan& plan, const CsvBlock& block) {
   BlockResult out;
   for (std::size_t agg_idx = 0; agg_idx < plan.aggs.size(); ++agg_idx) {
     const FrameNode& leaf = *plan.aggs[agg_idx];
-    const ColPtr keys = eval.series(*leaf.args[1]);
-    const ColPtr values = leaf.column.empty() ? nullptr : eval.column(*leaf.args[0], leaf.column);
+    ColPtr keys, values;
+    if (leaf.op == NodeOp::reduce) {
+      const FrameNode& in = *leaf.args[0];
+      if (in.level == Level::row) values = eval.series(in);
+      auto zeros = std::make_shared<BlockColumn>();
+      zeros->dtype = DType::int64;
+      zeros->i.assign(values ? values->size() : eval.frame_rows(in), 0);
+      keys = std::move(zeros);
+    } else {
+      keys = eval.series(*leaf.args[1]);
+      values = leaf.column.empty() ? nullptr : eval.column(*leaf.args[0], leaf.column);
+    }
     out.partials.push_back(aggregate_block(plan.specs[agg_idx], *keys, values.get()));
   }
   if (plan.rows_output) {
@@ -515,7 +525,7 @@ double apply_op(const std::string& op, double x, double y) {
 }
 
 AggValues eval_agg(const FrameNode& n, const std::map<Token, AggValues>& leaves) {
-  if (n.op == NodeOp::agg) return leaves.at(n.token);
+  if (n.op == NodeOp::agg || n.op == NodeOp::reduce) return leaves.at(n.token);
   if (n.op == NodeOp::unary) {
     AggValues r = eval_agg(*n.args[0], leaves);
     if (n.name == "~") {
@@ -585,7 +595,7 @@ AggValues eval_agg(const FrameNode& n, const std::map<Token, AggValues>& leaves)
 }
 
 DType agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& specs) {
-  if (n.op == NodeOp::agg) return specs.at(n.token).key_dtype;
+  if (n.op == NodeOp::agg || n.op == NodeOp::reduce) return specs.at(n.token).key_dtype;
   DType found = DType::float64;
   bool any = false;
   for (const auto& a : n.args) {
@@ -630,8 +640,21 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
       Checker check{*p.src};
       AggSpec spec;
       spec.agg = parse_agg(leaf->name);
-      spec.key_dtype = check.dtype(*leaf->args[1]);
-      if (!leaf->column.empty()) {
+      if (leaf->op == NodeOp::reduce) {
+        // One group (key 0) over the whole column, or the frame's rows for size.
+        spec.key_dtype = DType::int64;
+        if (leaf->args[0]->level == Level::frame) check.columns(*leaf->args[0]);
+        else spec.value_dtype = check.dtype(*leaf->args[0]);
+        if (spec.value_dtype == DType::string && spec.agg == Agg::count) spec.agg = Agg::size;
+        else if (spec.value_dtype == DType::string ||
+                 (spec.value_dtype == DType::timestamp &&
+                  (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std || spec.agg == Agg::var)))
+          throw InputError("'" + leaf->series_name + "'." + leaf->name + "(): the column is " +
+                           dtype_name(spec.value_dtype) + "; " + leaf->name + " needs numbers");
+      } else {
+        spec.key_dtype = check.dtype(*leaf->args[1]);
+      }
+      if (leaf->op == NodeOp::agg && !leaf->column.empty()) {
         check.need(check.columns(*leaf->args[0]), leaf->column);
         spec.value_dtype = p.src->dtypes[p.src->column(leaf->column)];
         const bool numeric = spec.value_dtype != DType::string && spec.value_dtype != DType::timestamp;
@@ -737,10 +760,10 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
         if (root->level == Level::agg) {
           AggValues v = eval_agg(*root, leaves);
           table.index = std::move(v.index);
-          table.index.name = root->op == NodeOp::agg ? root->args[1]->series_name : [&] {
+          table.index.name = [&] {
             std::vector<FramePtr> aggs;
             collect_aggs(root, aggs);
-            return aggs[0]->args[1]->series_name;
+            return aggs[0]->op == NodeOp::agg ? aggs[0]->args[1]->series_name : std::string();
           }();
           v.values.name = root->series_name;
           table.columns.push_back(std::move(v.values));
