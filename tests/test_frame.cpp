@@ -69,17 +69,15 @@ std::vector<Row> make_rows(int days, int per_day, unsigned seed) {
   return rows;
 }
 
-std::string date_of(int day) {
-  return "2010-01-" + std::string(day < 6 ? "0" : "") + std::to_string(4 + day);
-}
+std::string date_of(int day) { return "2010-01-" + std::string(day < 6 ? "0" : "") + std::to_string(4 + day); }
 
 std::string csv_of(const std::vector<Row>& rows, bool workshop_order) {
   std::string out = workshop_order ? "timestamp,close,high,low,open\n" : "timestamp,open,high,low,close,volume\n";
   char line[200];
   for (const Row& r : rows) {
     if (workshop_order)
-      std::snprintf(line, sizeof line, "%s %02d:%02d:00,%.17g,%.17g,%.17g,%.17g\n", date_of(r.day).c_str(), r.minute / 60,
-                    r.minute % 60, r.close, r.high, r.low, r.open);
+      std::snprintf(line, sizeof line, "%s %02d:%02d:00,%.17g,%.17g,%.17g,%.17g\n", date_of(r.day).c_str(),
+                    r.minute / 60, r.minute % 60, r.close, r.high, r.low, r.open);
     else
       std::snprintf(line, sizeof line, "%s %02d:%02d:00,%.17g,%.17g,%.17g,%.17g,%ld\n", date_of(r.day).c_str(),
                     r.minute / 60, r.minute % 60, r.open, r.high, r.low, r.close, r.volume);
@@ -135,7 +133,8 @@ TEST_F(FrameTest, HourlyMeanAndDailySpreadInBothColumnOrders) {
         auto [it, fresh] = by_day.try_emplace(r.day, r.high, r.low);
         if (!fresh) it->second = {std::max(it->second.first, r.high), std::min(it->second.second, r.low)};
       }
-      const std::string what = std::string(workshop ? "workshop" : "full") + " order, blocksize " + std::to_string(blocksize);
+      const std::string what =
+          std::string(workshop ? "workshop" : "full") + " order, blocksize " + std::to_string(blocksize);
       ASSERT_EQ(hourly->rows(), by_hour.size()) << what;
       EXPECT_EQ(hourly->index.name, "timestamp");
       EXPECT_EQ(hourly->columns.at(0).name, "close");
@@ -236,8 +235,7 @@ TEST_F(FrameTest, QuotesCrlfMissingValuesAndStringKeys) {
     EXPECT_EQ(count->columns[0].i64, (std::vector<std::int64_t>{1, 2}));
     EXPECT_EQ(size->columns[0].i64, (std::vector<std::int64_t>{3, 2}));
     ASSERT_EQ(all->rows(), 5u);
-    EXPECT_EQ((*all)["note"].str,
-              (std::vector<std::string>{"plain", "a, comma", "two\r\nlines", "say \"hi\"", "x"}));
+    EXPECT_EQ((*all)["note"].str, (std::vector<std::string>{"plain", "a, comma", "two\r\nlines", "say \"hi\"", "x"}));
     EXPECT_EQ((*all)["n"].i64, (std::vector<std::int64_t>{1, 2, 3, 4, 5}));
     EXPECT_TRUE(std::isnan((*all)["price"].f64[2]));
   }
@@ -293,7 +291,8 @@ TEST_F(FrameTest, QuotedFieldsWithoutLineBreaksSplitAnywhere) {
     if (rank() != 0) continue;
     ASSERT_EQ(sum->rows(), want.size()) << "blocksize " << blocksize;
     for (std::size_t g = 0; g < want.size(); ++g)
-      EXPECT_EQ(sum->columns[0].i64[g], static_cast<std::int64_t>(want[static_cast<long>(g)])) << "blocksize " << blocksize;
+      EXPECT_EQ(sum->columns[0].i64[g], static_cast<std::int64_t>(want[static_cast<long>(g)]))
+          << "blocksize " << blocksize;
   }
 }
 
@@ -307,11 +306,14 @@ TEST_F(FrameTest, QuotedLineBreakAcrossABlockBoundaryIsReportedNotMisparsed) {
     EXPECT_EQ(ok->rows(), 30u);
   }
   // Small blocks start inside quoted fields: reported with the file and line.
-  const std::string message = error_of([&] { rask::read_csv(path, {.blocksize = 100}).groupby("id").size().compute(); });
+  const std::string message =
+      error_of([&] { rask::read_csv(path, {.blocksize = 100}).groupby("id").size().compute(); });
   EXPECT_NE(message.find(path + ":"), std::string::npos) << message;
-  EXPECT_NE(message.find(": a quoted field holding a line break crosses the block boundary at byte "), std::string::npos)
+  EXPECT_NE(message.find(": a quoted field holding a line break crosses the block boundary at byte "),
+            std::string::npos)
       << message;
-  EXPECT_NE(message.find("Possible fixes:\n  * blocksize=0 to read each file as one block"), std::string::npos) << message;
+  EXPECT_NE(message.find("Possible fixes:\n  * blocksize=0 to read each file as one block"), std::string::npos)
+      << message;
 }
 
 TEST_F(FrameTest, BadLinesStopWithPlaceAndFixes) {
@@ -322,19 +324,24 @@ TEST_F(FrameTest, BadLinesStopWithPlaceAndFixes) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {good + "2010-01-04 09:02:00,4x.1,2,1,1\n", ":3: column 'close': cannot parse \"4x.1\" as float64\nPossible fixes:\n"
-                                                  "  * dtype={{\"close\", \"string\"}} to read the column as text\n"
-                                                  "  * on_bad_lines=\"skip\" or \"warn\" to leave such lines out"},
-      {good + good + "2010-01-04 09:04:00,1.5,2,1\n", ":4: expected 5 fields (as the header), found 4\nPossible fixes:\n"
-                                                      "  * on_bad_lines=\"skip\" or \"warn\" to leave such lines out"},
+      {good + "2010-01-04 09:02:00,4x.1,2,1,1\n",
+       ":3: column 'close': cannot parse \"4x.1\" as float64\nPossible fixes:\n"
+       "  * dtype={{\"close\", \"string\"}} to read the column as text\n"
+       "  * on_bad_lines=\"skip\" or \"warn\" to leave such lines out"},
+      {good + good + "2010-01-04 09:04:00,1.5,2,1\n",
+       ":4: expected 5 fields (as the header), found 4\nPossible fixes:\n"
+       "  * on_bad_lines=\"skip\" or \"warn\" to leave such lines out"},
       {good + "2010-01-04 09:04:00,1.5,2,1,1,7\n", ":3: expected 5 fields (as the header), found 6\n"},
-      {good + "2010-13-04 09:04:00,1.5,2,1,1\n", ":3: column 'timestamp': cannot parse \"2010-13-04 09:04:00\" as "
-                                                 "datetime64[ns]\nPossible fixes:\n  * leave the column out of parse_dates"},
+      {good + "2010-13-04 09:04:00,1.5,2,1,1\n",
+       ":3: column 'timestamp': cannot parse \"2010-13-04 09:04:00\" as "
+       "datetime64[ns]\nPossible fixes:\n  * leave the column out of parse_dates"},
       // Same day as the line before (the cached date), impossible time.
-      {good + "2010-01-04 24:00:00,1.5,2,1,1\n", ":3: column 'timestamp': cannot parse \"2010-01-04 24:00:00\" as "
-                                                 "datetime64[ns]"},
-      {good + "2010-01-04 09:04:00,\"1.5,2,1,1\n", ":3: column 2: a quoted field opened here is still open at the end of "
-                                                   "the file\nPossible fixes:\n  * close the quote"},
+      {good + "2010-01-04 24:00:00,1.5,2,1,1\n",
+       ":3: column 'timestamp': cannot parse \"2010-01-04 24:00:00\" as "
+       "datetime64[ns]"},
+      {good + "2010-01-04 09:04:00,\"1.5,2,1,1\n",
+       ":3: column 2: a quoted field opened here is still open at the end of "
+       "the file\nPossible fixes:\n  * close the quote"},
   };
   for (std::size_t case_idx = 0; case_idx < cases.size(); ++case_idx) {
     const std::string path = write("bad" + std::to_string(case_idx) + ".csv", header + cases[case_idx].body);

@@ -14,9 +14,9 @@ namespace rask::detail {
 struct CsvFile {
   std::string path;
   std::int64_t size = 0;
-  std::int64_t data_begin = 0;    // first byte after the header line
-  int nfields = 0;                // fields per line
-  std::vector<int> field_of;      // schema column -> field index in this file's lines
+  std::int64_t data_begin = 0;  // first byte after the header line
+  int nfields = 0;              // fields per line
+  std::vector<int> field_of;    // schema column -> field index in this file's lines
 };
 
 struct CsvSource {
@@ -24,7 +24,7 @@ struct CsvSource {
   std::vector<std::string> names;  // the frame's columns, in the first file's order
   std::vector<DType> dtypes;
   ReadCsvOptions options;
-  std::string description;         // read_csv('...') for messages
+  std::string description;                    // read_csv('...') for messages
   int column(const std::string& name) const;  // -1 when absent
   std::string column_list() const;
 };

@@ -7,11 +7,11 @@
 // quotes; the quote counts of all blocks are checked afterwards (check_quote_parity),
 // and on any parse error the assumption is checked first, so a quoted line break
 // across a block boundary is reported, never mis-parsed silently.
+#include <fast_float/fast_float.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fast_float/fast_float.h>
 #include <limits>
 #include <memory>
 #include <unordered_map>
@@ -113,9 +113,12 @@ bool parse_timestamp(std::string_view s, std::int64_t& ns) {
 }
 
 void BlockColumn::truncate(std::size_t rows) {
-  if (dtype == DType::float64) f.resize(rows);
-  else if (dtype == DType::string) codes.resize(rows);
-  else i.resize(rows);
+  if (dtype == DType::float64)
+    f.resize(rows);
+  else if (dtype == DType::string)
+    codes.resize(rows);
+  else
+    i.resize(rows);
 }
 
 namespace {
@@ -159,7 +162,8 @@ bool valid_utf8(std::string_view s, std::size_t& bad_at) {
 std::string shown(std::string_view s) {
   std::string out;
   for (unsigned char c : s.substr(0, 60)) {
-    if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
     else {
       char hex[8];
       std::snprintf(hex, sizeof hex, "\\x%02x", c);
@@ -237,7 +241,8 @@ inline bool append_value(BlockColumn& col, std::string_view text, DateCache& cac
       col.i.push_back(v);
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -273,7 +278,10 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
     buf[size] = '\n';  // a sentinel: field scans stop here without a bounds check
     quotes_in_buffer = std::memchr(buf.get(), '"', size) != nullptr;
   };
-  auto grow = [&] { want_end = std::min(file.size, blk.begin + static_cast<std::int64_t>(2 * size) + (1 << 16)); load(); };
+  auto grow = [&] {
+    want_end = std::min(file.size, blk.begin + static_cast<std::int64_t>(2 * size) + (1 << 16));
+    load();
+  };
   load();
 
   const std::size_t limit = static_cast<std::size_t>(blk.end - blk.begin);
@@ -343,25 +351,31 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
         std::int64_t v;
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-          cannot("int64", "  * dtype={{\"" + name + "\", \"float64\"}} if the column holds decimals or missing values "
-                          "(its type was inferred from the first rows)\n");
+          cannot("int64", "  * dtype={{\"" + name +
+                              "\", \"float64\"}} if the column holds decimals or missing values "
+                              "(its type was inferred from the first rows)\n");
           break;
         }
         col.i.push_back(v);
         break;
       }
       case DType::boolean: {
-        if (text == "True" || text == "true" || text == "TRUE") col.i.push_back(1);
-        else if (text == "False" || text == "false" || text == "FALSE") col.i.push_back(0);
-        else cannot("bool", "  * dtype={{\"" + name + "\", \"string\"}} to read the column as text\n");
+        if (text == "True" || text == "true" || text == "TRUE")
+          col.i.push_back(1);
+        else if (text == "False" || text == "false" || text == "FALSE")
+          col.i.push_back(0);
+        else
+          cannot("bool", "  * dtype={{\"" + name + "\", \"string\"}} to read the column as text\n");
         break;
       }
       case DType::timestamp: {
         std::int64_t v;
-        if (text.empty()) v = std::numeric_limits<std::int64_t>::min();
+        if (text.empty())
+          v = std::numeric_limits<std::int64_t>::min();
         else if (!parse_timestamp(text, v)) {
-          cannot("datetime64[ns]", "  * leave the column out of parse_dates to read it as text\n"
-                                   "  * write timestamps as YYYY-MM-DD HH:MM:SS[.fffffffff] (or with T, or a date alone)\n");
+          cannot("datetime64[ns]",
+                 "  * leave the column out of parse_dates to read it as text\n"
+                 "  * write timestamps as YYYY-MM-DD HH:MM:SS[.fffffffff] (or with T, or a date alone)\n");
           break;
         }
         col.i.push_back(v);
@@ -443,9 +457,9 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
         continue;
       }
       if (field + 1 != nfields)
-        bad = BadLine{row_start,
-                      "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(field + 1),
-                      ""};
+        bad = BadLine{
+            row_start,
+            "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(field + 1), ""};
       p = q > p && data[q - 1] == '\r' ? q - 1 : q;
     } else {
       for (int field = 0; field < nfields; ++field) {
@@ -472,8 +486,8 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
               break;
             }
             check_start_parity();
-            throw Error(file.path + ":" + std::to_string(line_of(row_start)) + ": column " +
-                        std::to_string(field + 1) + ": a quoted field opened here is still open at the end of the file\n"
+            throw Error(file.path + ":" + std::to_string(line_of(row_start)) + ": column " + std::to_string(field + 1) +
+                        ": a quoted field opened here is still open at the end of the file\n"
                         "Possible fixes:\n  * close the quote (a quote inside a quoted field is written \"\")");
           }
           text = std::string_view(data + p + 1, q - p - 1);
@@ -507,10 +521,10 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
             if (!line_end) {
               bad = BadLine{row_start, "column " + std::to_string(field + 1) + ": text after a closing quote", ""};
             } else {
-              bad = BadLine{row_start,
-                            "expected " + std::to_string(nfields) + " fields (as the header), found " +
-                                std::to_string(field + 1),
-                            ""};
+              bad = BadLine{
+                  row_start,
+                  "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(field + 1),
+                  ""};
             }
             break;
           }
@@ -519,9 +533,9 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
           if (data[p] == sep) {
             std::size_t found = static_cast<std::size_t>(nfields);
             for (std::size_t k = p; k < size && data[k] != '\n'; ++k) found += data[k] == sep;
-            bad = BadLine{row_start,
-                          "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(found),
-                          ""};
+            bad = BadLine{
+                row_start,
+                "expected " + std::to_string(nfields) + " fields (as the header), found " + std::to_string(found), ""};
           } else {
             bad = BadLine{row_start, "column " + std::to_string(field + 1) + ": text after a closing quote", ""};
           }
@@ -570,8 +584,11 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
 
 void throw_split_error(const std::string& path, std::int64_t offset) {
   const std::int64_t line = count_in_file(path, 0, offset, '\n') + 1;
-  throw Error(path + ":" + std::to_string(line) + ": a quoted field holding a line break crosses the block boundary "
-              "at byte " + std::to_string(offset) + ", so the file cannot be split there\n"
+  throw Error(path + ":" + std::to_string(line) +
+              ": a quoted field holding a line break crosses the block boundary "
+              "at byte " +
+              std::to_string(offset) +
+              ", so the file cannot be split there\n"
               "Possible fixes:\n  * blocksize=0 to read each file as one block\n  * a larger blocksize");
 }
 

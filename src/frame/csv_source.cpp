@@ -5,11 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fast_float/fast_float.h>
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fast_float/fast_float.h>
 #include <set>
 
 #include "frame/csv.hpp"
@@ -43,9 +43,12 @@ std::vector<std::string> split_header(std::string_view line, char sep) {
   for (std::size_t pos = 0; pos < line.size(); ++pos) {
     const char c = line[pos];
     if (quoted) {
-      if (c == '"' && pos + 1 < line.size() && line[pos + 1] == '"') field += '"', ++pos;
-      else if (c == '"') quoted = false;
-      else field += c;
+      if (c == '"' && pos + 1 < line.size() && line[pos + 1] == '"')
+        field += '"', ++pos;
+      else if (c == '"')
+        quoted = false;
+      else
+        field += c;
     } else if (c == '"') {
       quoted = true;
     } else if (c == sep) {
@@ -128,7 +131,8 @@ CsvSource resolve_source(const FrameNode& node) {
   const auto& opt = src.options;
   src.description = "read_csv('" + join(node.names) + "')";
   if (opt.on_bad_lines != "error" && opt.on_bad_lines != "skip" && opt.on_bad_lines != "warn")
-    throw InputError("read_csv: on_bad_lines='" + opt.on_bad_lines + "' is not known; use \"error\", \"skip\" or \"warn\"");
+    throw InputError("read_csv: on_bad_lines='" + opt.on_bad_lines +
+                     "' is not known; use \"error\", \"skip\" or \"warn\"");
   if (opt.header != 0 && opt.header != -1)
     throw InputError("read_csv: header=" + std::to_string(opt.header) +
                      " is not supported; use 0 (first line is the header) or -1 (no header; give names=)");
@@ -143,7 +147,8 @@ CsvSource resolve_source(const FrameNode& node) {
     if (entry.find_first_of("*?[") != std::string::npos) {
       auto matches = GlobResult(entry).paths();
       if (matches.empty())
-        throw InputError("read_csv: no files match '" + entry + "'\nPossible fixes:\n  * check the pattern and the "
+        throw InputError("read_csv: no files match '" + entry +
+                         "'\nPossible fixes:\n  * check the pattern and the "
                          "working directory (paths are relative to where the job was started)");
       std::sort(matches.begin(), matches.end());
       paths.insert(paths.end(), matches.begin(), matches.end());
@@ -162,7 +167,8 @@ CsvSource resolve_source(const FrameNode& node) {
     file.path = path;
     file.size = st.st_size;
     if (file.size == 0)
-      throw InputError("read_csv: " + path + " is empty (no header line, no rows)\nPossible fixes:\n  * remove the "
+      throw InputError("read_csv: " + path +
+                       " is empty (no header line, no rows)\nPossible fixes:\n  * remove the "
                        "file or leave it out of the pattern");
     ReadFile handle(path);
     std::int64_t next = 0;
@@ -185,7 +191,8 @@ CsvSource resolve_source(const FrameNode& node) {
     }
     std::set<std::string> seen;
     for (const auto& f : fields)
-      if (!seen.insert(f).second) throw InputError("read_csv: " + path + ":1: the header names column '" + f + "' twice");
+      if (!seen.insert(f).second)
+        throw InputError("read_csv: " + path + ":1: the header names column '" + f + "' twice");
 
     if (src.files.empty()) {
       // The first file sets the frame's columns and their order.
@@ -194,8 +201,8 @@ CsvSource resolve_source(const FrameNode& node) {
           src.names.push_back(f);
       for (const auto& u : opt.usecols)
         if (!seen.count(u))
-          throw InputError("read_csv: usecols names column '" + u + "', which " + path + " does not have (it has: " +
-                           join(fields) + ")");
+          throw InputError("read_csv: usecols names column '" + u + "', which " + path +
+                           " does not have (it has: " + join(fields) + ")");
     } else if (opt.usecols.empty()) {
       std::vector<std::string> missing, extra;
       for (const auto& n : src.names)
@@ -205,7 +212,8 @@ CsvSource resolve_source(const FrameNode& node) {
       if (!missing.empty() || !extra.empty())
         throw InputError("read_csv: " + path + ":1: the header differs from " + src.files[0].path + "'s (" +
                          (missing.empty() ? "" : "missing: " + join(missing)) +
-                         (missing.empty() || extra.empty() ? "" : "; ") + (extra.empty() ? "" : "extra: " + join(extra)) +
+                         (missing.empty() || extra.empty() ? "" : "; ") +
+                         (extra.empty() ? "" : "extra: " + join(extra)) +
                          ")\nPossible fixes:\n  * read files of different layouts with separate read_csv calls\n"
                          "  * usecols=[...] naming only the columns every file has");
     }
@@ -225,16 +233,16 @@ CsvSource resolve_source(const FrameNode& node) {
   for (const auto& d : opt.parse_dates) {
     const int col = src.column(d);
     if (col < 0)
-      throw InputError("read_csv: parse_dates names column '" + d + "', which the files do not have (they have: " +
-                       src.column_list() + ")");
+      throw InputError("read_csv: parse_dates names column '" + d +
+                       "', which the files do not have (they have: " + src.column_list() + ")");
     src.dtypes[col] = DType::timestamp;
     fixed[col] = true;
   }
   for (const auto& [name, text] : opt.dtype) {
     const int col = src.column(name);
     if (col < 0)
-      throw InputError("read_csv: dtype names column '" + name + "', which the files do not have (they have: " +
-                       src.column_list() + ")");
+      throw InputError("read_csv: dtype names column '" + name +
+                       "', which the files do not have (they have: " + src.column_list() + ")");
     src.dtypes[col] = parse_dtype(text, name);
     fixed[col] = true;
   }
@@ -263,22 +271,30 @@ CsvSource resolve_source(const FrameNode& node) {
     for (std::size_t col = 0; col < src.names.size(); ++col) {
       const std::string& f = fields[first.field_of[col]];
       Seen& s = seen[col];
-      if (f.empty() || f == "NA" || f == "N/A" || f == "NULL" || f == "null") ++s.empty;
-      else if (is_int(f)) ++s.ints;
-      else if (is_float(f)) ++s.floats;
-      else if (is_bool(f)) ++s.bools;
-      else ++s.other;
+      if (f.empty() || f == "NA" || f == "N/A" || f == "NULL" || f == "null")
+        ++s.empty;
+      else if (is_int(f))
+        ++s.ints;
+      else if (is_float(f))
+        ++s.floats;
+      else if (is_bool(f))
+        ++s.bools;
+      else
+        ++s.other;
     }
   }
   for (std::size_t col = 0; col < src.names.size(); ++col) {
     if (fixed[col]) continue;
     const Seen& s = seen[col];
     const std::size_t numbers = s.ints + s.floats;
-    if (numbers + s.bools + s.other == 0) src.dtypes[col] = DType::float64;  // all missing, as pandas
-    else if (s.bools && s.bools >= numbers + s.other) src.dtypes[col] = s.empty ? DType::string : DType::boolean;
+    if (numbers + s.bools + s.other == 0)
+      src.dtypes[col] = DType::float64;  // all missing, as pandas
+    else if (s.bools && s.bools >= numbers + s.other)
+      src.dtypes[col] = s.empty ? DType::string : DType::boolean;
     else if (numbers && numbers >= s.other + s.bools)
       src.dtypes[col] = s.floats || s.empty ? DType::float64 : DType::int64;
-    else src.dtypes[col] = DType::string;
+    else
+      src.dtypes[col] = DType::string;
   }
   return src;
 }

@@ -45,10 +45,14 @@ Token token_of(const FrameNode& n) {
 
 const char* level_word(Level level) {
   switch (level) {
-    case Level::frame: return "a frame";
-    case Level::row: return "a column of a frame";
-    case Level::agg: return "a groupby result";
-    case Level::scalar: return "a scalar";
+    case Level::frame:
+      return "a frame";
+    case Level::row:
+      return "a column of a frame";
+    case Level::agg:
+      return "a groupby result";
+    case Level::scalar:
+      return "a scalar";
   }
   return "?";
 }
@@ -64,22 +68,29 @@ const FrameNode& source_of(const FrameNode& node) {
 
 FramePtr make_node(FrameNode n) {
   switch (n.op) {
-    case NodeOp::read_csv: n.level = Level::frame; break;
+    case NodeOp::read_csv:
+      n.level = Level::frame;
+      break;
     case NodeOp::filter: {
       const FrameNode& mask = *n.args[1];
       if (mask.level != Level::row || mask.frame != n.args[0]->token)
-        throw InputError("a filter df[mask] needs a bool series of the same frame (e.g. df[df[\"close\"] > 50.0]); "
-                         "got " + std::string(level_word(mask.level)) +
-                         (mask.level == Level::row ? " of another frame" : ""));
+        throw InputError(
+            "a filter df[mask] needs a bool series of the same frame (e.g. df[df[\"close\"] > 50.0]); "
+            "got " +
+            std::string(level_word(mask.level)) + (mask.level == Level::row ? " of another frame" : ""));
       n.level = Level::frame;
       break;
     }
-    case NodeOp::select: n.level = Level::frame; break;
+    case NodeOp::select:
+      n.level = Level::frame;
+      break;
     case NodeOp::column:
       n.level = Level::row;
       n.series_name = n.name;
       break;
-    case NodeOp::scalar: n.level = Level::scalar; break;
+    case NodeOp::scalar:
+      n.level = Level::scalar;
+      break;
     case NodeOp::dt:
     case NodeOp::unary:
       n.level = n.args[0]->level;
@@ -90,19 +101,25 @@ FramePtr make_node(FrameNode n) {
     case NodeOp::binary: {
       const FrameNode& a = *n.args[0];
       const FrameNode& b = *n.args[1];
-      if (a.level == Level::scalar) n.level = b.level;
-      else if (b.level == Level::scalar) n.level = a.level;
+      if (a.level == Level::scalar)
+        n.level = b.level;
+      else if (b.level == Level::scalar)
+        n.level = a.level;
       else if (a.level != b.level)
         throw InputError("cannot combine " + std::string(level_word(a.level)) + " ('" + a.series_name + "') with " +
-                         level_word(b.level) + " ('" + b.series_name +
-                         "') in '" + n.name + "': both sides must be columns of one frame, or both groupby results");
+                         level_word(b.level) + " ('" + b.series_name + "') in '" + n.name +
+                         "': both sides must be columns of one frame, or both groupby results");
       else if (a.level == Level::row && a.frame != b.frame)
-        throw InputError("cannot combine columns '" + a.series_name + "' and '" + b.series_name + "' of different frames in '" +
-                         n.name + "': rows are matched by position within one frame (filter the frame first, then "
+        throw InputError("cannot combine columns '" + a.series_name + "' and '" + b.series_name +
+                         "' of different frames in '" + n.name +
+                         "': rows are matched by position within one frame (filter the frame first, then "
                          "take both columns from the filtered frame)");
-      else n.level = a.level;
-      if (a.level == Level::scalar) n.series_name = b.series_name;
-      else if (b.level == Level::scalar || a.series_name == b.series_name) n.series_name = a.series_name;
+      else
+        n.level = a.level;
+      if (a.level == Level::scalar)
+        n.series_name = b.series_name;
+      else if (b.level == Level::scalar || a.series_name == b.series_name)
+        n.series_name = a.series_name;
       break;
     }
     case NodeOp::reduce: {
@@ -116,16 +133,18 @@ FramePtr make_node(FrameNode n) {
     case NodeOp::agg: {
       const FrameNode& key = *n.args[1];
       if (key.level != Level::row || key.frame != n.args[0]->token)
-        throw InputError("groupby needs a key of the same frame (a column name, or a series such as "
-                         "df[\"timestamp\"].dt().hour()); got " + std::string(level_word(key.level)) +
-                         (key.level == Level::row ? " of another frame" : ""));
+        throw InputError(
+            "groupby needs a key of the same frame (a column name, or a series such as "
+            "df[\"timestamp\"].dt().hour()); got " +
+            std::string(level_word(key.level)) + (key.level == Level::row ? " of another frame" : ""));
       n.level = Level::agg;
       n.series_name = n.column;
       break;
     }
   }
   n.token = token_of(n);
-  if (n.level == Level::frame) n.frame = n.token;
+  if (n.level == Level::frame)
+    n.frame = n.token;
   else if (n.level == Level::row) {
     for (const auto& a : n.args)
       if (a->level == Level::row || a->level == Level::frame) n.frame = a->level == Level::frame ? a->token : a->frame;
@@ -180,7 +199,8 @@ FramePtr read_expr(Reader& r) {
   for (std::uint32_t node_idx = 0; node_idx < count; ++node_idx) {
     FrameNode n;
     const auto op = r.read<std::uint8_t>();
-    if (op > static_cast<std::uint8_t>(NodeOp::reduce)) throw SerializeError("serialized frame expression has a bad node");
+    if (op > static_cast<std::uint8_t>(NodeOp::reduce))
+      throw SerializeError("serialized frame expression has a bad node");
     n.op = static_cast<NodeOp>(op);
     n.name = r.read<std::string>();
     n.column = r.read<std::string>();
@@ -213,10 +233,10 @@ FramePtr read_expr(Reader& r) {
 }  // namespace detail
 
 using detail::FrameNode;
+using detail::FramePtr;
 using detail::Level;
 using detail::make_node;
 using detail::NodeOp;
-using detail::FramePtr;
 
 namespace {
 
@@ -297,8 +317,10 @@ DataFrame DataFrame::operator[](const Series& mask) const {
 
 GroupBy DataFrame::groupby(const Series& key) const {
   if (key.node()->level != Level::row || key.node()->frame != node_->token)
-    throw InputError("groupby needs a key of the same frame (a column name, or a series such as "
-                     "df[\"timestamp\"].dt().hour()); the key '" + key.name() + "' belongs to another frame");
+    throw InputError(
+        "groupby needs a key of the same frame (a column name, or a series such as "
+        "df[\"timestamp\"].dt().hour()); the key '" +
+        key.name() + "' belongs to another frame");
   return GroupBy(node_, key.node());
 }
 
@@ -314,7 +336,8 @@ Bytes DataFrame::serialize() const {
 DataFrame DataFrame::deserialize(const Bytes& bytes) {
   Reader r(bytes.data(), bytes.size());
   auto node = detail::read_expr(r);
-  if (node->level != Level::frame) throw SerializeError("the bytes hold a series, not a frame (use Series::deserialize)");
+  if (node->level != Level::frame)
+    throw SerializeError("the bytes hold a series, not a frame (use Series::deserialize)");
   return DataFrame(std::move(node));
 }
 

@@ -8,17 +8,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 namespace rask::detail {
 
 Agg parse_agg(const std::string& name) {
-  static const std::pair<const char*, Agg> names[] = {{"sum", Agg::sum},     {"mean", Agg::mean}, {"min", Agg::min},
-                                                      {"max", Agg::max},     {"count", Agg::count}, {"std", Agg::std},
-                                                      {"var", Agg::var},     {"first", Agg::first}, {"last", Agg::last},
-                                                      {"size", Agg::size}};
+  static const std::pair<const char*, Agg> names[] = {
+      {"sum", Agg::sum}, {"mean", Agg::mean}, {"min", Agg::min},     {"max", Agg::max},   {"count", Agg::count},
+      {"std", Agg::std}, {"var", Agg::var},   {"first", Agg::first}, {"last", Agg::last}, {"size", Agg::size}};
   for (const auto& [n, a] : names)
     if (name == n) return a;
   throw InputError("unknown aggregation '" + name + "'");
@@ -94,7 +93,9 @@ inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const Blo
     const std::int64_t n = ++p.n[g];
     switch (spec.agg) {
       case Agg::sum:
-      case Agg::mean: neumaier(p.a[g], p.b[g], v); break;
+      case Agg::mean:
+        neumaier(p.a[g], p.b[g], v);
+        break;
       case Agg::std:
       case Agg::var: {
         const double d = v - p.a[g];
@@ -102,11 +103,20 @@ inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const Blo
         p.b[g] += d * (v - p.a[g]);
         break;
       }
-      case Agg::min: p.a[g] = n == 1 ? v : std::min(p.a[g], v); break;
-      case Agg::max: p.a[g] = n == 1 ? v : std::max(p.a[g], v); break;
-      case Agg::first: if (n == 1) p.a[g] = v; break;
-      case Agg::last: p.a[g] = v; break;
-      default: break;
+      case Agg::min:
+        p.a[g] = n == 1 ? v : std::min(p.a[g], v);
+        break;
+      case Agg::max:
+        p.a[g] = n == 1 ? v : std::max(p.a[g], v);
+        break;
+      case Agg::first:
+        if (n == 1) p.a[g] = v;
+        break;
+      case Agg::last:
+        p.a[g] = v;
+        break;
+      default:
+        break;
     }
     return;
   }
@@ -114,8 +124,12 @@ inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const Blo
   if (v == kMissingInt) return;
   const std::int64_t n = ++p.n[g];
   switch (spec.agg) {
-    case Agg::sum: p.ia[g] += v; break;
-    case Agg::mean: neumaier(p.a[g], p.b[g], static_cast<double>(v)); break;
+    case Agg::sum:
+      p.ia[g] += v;
+      break;
+    case Agg::mean:
+      neumaier(p.a[g], p.b[g], static_cast<double>(v));
+      break;
     case Agg::std:
     case Agg::var: {
       const double d = static_cast<double>(v) - p.a[g];
@@ -123,11 +137,20 @@ inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const Blo
       p.b[g] += d * (static_cast<double>(v) - p.a[g]);
       break;
     }
-    case Agg::min: p.ia[g] = n == 1 ? v : std::min(p.ia[g], v); break;
-    case Agg::max: p.ia[g] = n == 1 ? v : std::max(p.ia[g], v); break;
-    case Agg::first: if (n == 1) p.ia[g] = v; break;
-    case Agg::last: p.ia[g] = v; break;
-    default: break;
+    case Agg::min:
+      p.ia[g] = n == 1 ? v : std::min(p.ia[g], v);
+      break;
+    case Agg::max:
+      p.ia[g] = n == 1 ? v : std::max(p.ia[g], v);
+      break;
+    case Agg::first:
+      if (n == 1) p.ia[g] = v;
+      break;
+    case Agg::last:
+      p.ia[g] = v;
+      break;
+    default:
+      break;
   }
 }
 
@@ -185,19 +208,25 @@ void combine(const AggSpec& spec, Partial& out, std::size_t g, const Partial& r,
       break;
     }
     case Agg::min:
-      if (ints) out.ia[g] = std::min(out.ia[g], r.ia[rg]);
-      else out.a[g] = std::min(out.a[g], r.a[rg]);
+      if (ints)
+        out.ia[g] = std::min(out.ia[g], r.ia[rg]);
+      else
+        out.a[g] = std::min(out.a[g], r.a[rg]);
       break;
     case Agg::max:
-      if (ints) out.ia[g] = std::max(out.ia[g], r.ia[rg]);
-      else out.a[g] = std::max(out.a[g], r.a[rg]);
+      if (ints)
+        out.ia[g] = std::max(out.ia[g], r.ia[rg]);
+      else
+        out.a[g] = std::max(out.a[g], r.a[rg]);
       break;
-    case Agg::first: break;
+    case Agg::first:
+      break;
     case Agg::last:
       out.a[g] = r.a[rg];
       out.ia[g] = r.ia[rg];
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -278,9 +307,12 @@ Partial merge_partials(const AggSpec& spec, const Partial& left, const Partial& 
     return left.skeys[x] < right.skeys[y] ? -1 : left.skeys[x] > right.skeys[y];
   };
   auto take = [&](const Partial& from, std::size_t g) {
-    if (ints) out.ikeys.push_back(from.ikeys[g]);
-    else if (floats) out.fkeys.push_back(from.fkeys[g]);
-    else out.skeys.push_back(from.skeys[g]);
+    if (ints)
+      out.ikeys.push_back(from.ikeys[g]);
+    else if (floats)
+      out.fkeys.push_back(from.fkeys[g]);
+    else
+      out.skeys.push_back(from.skeys[g]);
     out.n.push_back(from.n[g]);
     out.a.push_back(from.a[g]);
     out.b.push_back(from.b[g]);
@@ -290,8 +322,10 @@ Partial merge_partials(const AggSpec& spec, const Partial& left, const Partial& 
   const std::size_t nx = left.groups(), ny = right.groups();
   while (x < nx || y < ny) {
     const int c = x == nx ? 1 : y == ny ? -1 : cmp(x, y);
-    if (c < 0) take(left, x++);
-    else if (c > 0) take(right, y++);
+    if (c < 0)
+      take(left, x++);
+    else if (c > 0)
+      take(right, y++);
     else {
       take(left, x++);
       combine(spec, out, out.groups() - 1, right, y++);

@@ -101,20 +101,20 @@ void write_dataset(hid_t group, const std::string& name, const Column& column) {
     return;
   }
   if (column.dtype == DType::float64) {
-    H5Dataset ds(H5Dcreate2(group, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what);
+    H5Dataset ds(H5Dcreate2(group, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                 what);
     if (rows) check(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.f64.data()), what);
     string_attribute(ds.get(), "dtype", "float64");
     return;
   }
-  H5Dataset ds(H5Dcreate2(group, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what);
+  H5Dataset ds(H5Dcreate2(group, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               what);
   if (rows) check(H5Dwrite(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.i64.data()), what);
   string_attribute(ds.get(), "dtype", dtype_name(column.dtype));
   if (column.dtype == DType::timestamp) string_attribute(ds.get(), "units", "ns");
 }
 
-std::string temporary_name(const std::string& path) {
-  return path + ".tmp-" + std::to_string(::getpid());
-}
+std::string temporary_name(const std::string& path) { return path + ".tmp-" + std::to_string(::getpid()); }
 
 // Runs `write` on rank 0 and agrees on the outcome: every rank throws the same
 // OutputError when it failed, and no temporary file is left behind.
@@ -224,9 +224,12 @@ struct CsvWriter {
         if (s.find_first_of(".en") == std::string::npos) s += ".0";  // 1.0, as pandas writes floats
         return s;
       }
-      case DType::int64: return std::to_string(c.i64[row]);
-      case DType::boolean: return c.i64[row] ? "True" : "False";
-      case DType::timestamp: return format_timestamp(c.i64[row], date_only);
+      case DType::int64:
+        return std::to_string(c.i64[row]);
+      case DType::boolean:
+        return c.i64[row] ? "True" : "False";
+      case DType::timestamp:
+        return format_timestamp(c.i64[row], date_only);
       case DType::string: {
         const std::string& s = c.str[row];
         if (s.find_first_of(",\"\r\n") == std::string::npos) return s;

@@ -29,11 +29,16 @@ namespace rask {
 
 std::string dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::float64: return "float64";
-    case DType::int64: return "int64";
-    case DType::boolean: return "bool";
-    case DType::timestamp: return "datetime64[ns]";
-    case DType::string: return "object";
+    case DType::float64:
+      return "float64";
+    case DType::int64:
+      return "int64";
+    case DType::boolean:
+      return "bool";
+    case DType::timestamp:
+      return "datetime64[ns]";
+    case DType::string:
+      return "object";
   }
   return "?";
 }
@@ -81,7 +86,8 @@ struct Checker {
 
   std::vector<std::string> columns(const FrameNode& frame) {
     switch (frame.op) {
-      case NodeOp::read_csv: return src.names;
+      case NodeOp::read_csv:
+        return src.names;
       case NodeOp::select: {
         const auto parent = columns(*frame.args[0]);
         for (const auto& n : frame.names) need(parent, n);
@@ -94,14 +100,16 @@ struct Checker {
                            ", not bool\nPossible fixes:\n  * use a comparison, e.g. df[df[\"close\"] > 50.0]");
         return columns(*frame.args[0]);
       }
-      default: return {};
+      default:
+        return {};
     }
   }
 
   void need(const std::vector<std::string>& have, const std::string& name) {
     if (std::find(have.begin(), have.end(), name) == have.end())
-      throw InputError("column '" + name + "' not found in " + src.description + "; the frame has columns: " +
-                       quoted_list(have) + "\nPossible fixes:\n  * check the spelling (names match the header "
+      throw InputError("column '" + name + "' not found in " + src.description +
+                       "; the frame has columns: " + quoted_list(have) +
+                       "\nPossible fixes:\n  * check the spelling (names match the header "
                        "exactly, case included)\n  * if usecols= or a column selection left it out, add it there");
   }
 
@@ -111,7 +119,8 @@ struct Checker {
         need(columns(*n.args[0]), n.name);
         return src.dtypes[src.column(n.name)];
       }
-      case NodeOp::scalar: return DType::float64;
+      case NodeOp::scalar:
+        return DType::float64;
       case NodeOp::dt: {
         const DType in = dtype(*n.args[0]);
         if (in != DType::timestamp)
@@ -123,7 +132,8 @@ struct Checker {
       case NodeOp::unary: {
         const DType in = dtype(*n.args[0]);
         if (n.name == "~") {
-          if (in != DType::boolean) throw InputError("~ needs a bool series; '" + n.args[0]->series_name + "' is " + dtype_name(in));
+          if (in != DType::boolean)
+            throw InputError("~ needs a bool series; '" + n.args[0]->series_name + "' is " + dtype_name(in));
           return DType::boolean;
         }
         if (in == DType::string || in == DType::timestamp)
@@ -134,7 +144,8 @@ struct Checker {
         const DType a = dtype(*n.args[0]), b = dtype(*n.args[1]);
         return binary_dtype(n, a, b);
       }
-      default: throw InputError("internal: a frame used as a series");
+      default:
+        throw InputError("internal: a frame used as a series");
     }
   }
 
@@ -144,7 +155,8 @@ struct Checker {
     if (a == DType::string || b == DType::string)
       throw InputError("cannot apply " + n.name + " to a string column (" + where + ")");
     if (n.name == "&" || n.name == "|") {
-      if (a != DType::boolean || b != DType::boolean) throw InputError(n.name + " needs two bool series (" + where + ")");
+      if (a != DType::boolean || b != DType::boolean)
+        throw InputError(n.name + " needs two bool series (" + where + ")");
       return DType::boolean;
     }
     if (is_comparison(n.name)) return DType::boolean;
@@ -210,9 +222,12 @@ class BlockEval {
     c->dtype = all.dtype;
     c->dict = all.dict;
     for (std::uint32_t r : *rows) {
-      if (all.dtype == DType::float64) c->f.push_back(all.f[r]);
-      else if (all.dtype == DType::string) c->codes.push_back(all.codes[r]);
-      else c->i.push_back(all.i[r]);
+      if (all.dtype == DType::float64)
+        c->f.push_back(all.f[r]);
+      else if (all.dtype == DType::string)
+        c->codes.push_back(all.codes[r]);
+      else
+        c->i.push_back(all.i[r]);
     }
     return c;
   }
@@ -220,8 +235,10 @@ class BlockEval {
  private:
   ColPtr compute(const FrameNode& n) {
     switch (n.op) {
-      case NodeOp::column: return column(*n.args[0], n.name);
-      case NodeOp::dt: return dt(n.name, *series(*n.args[0]));
+      case NodeOp::column:
+        return column(*n.args[0], n.name);
+      case NodeOp::dt:
+        return dt(n.name, *series(*n.args[0]));
       case NodeOp::unary: {
         const ColPtr in = series(*n.args[0]);
         auto c = std::make_shared<BlockColumn>();
@@ -236,8 +253,10 @@ class BlockEval {
         }
         return c;
       }
-      case NodeOp::binary: return binary(n);
-      default: throw Error("internal: cannot evaluate this node per row");
+      case NodeOp::binary:
+        return binary(n);
+      default:
+        throw Error("internal: cannot evaluate this node per row");
     }
   }
 
@@ -246,9 +265,12 @@ class BlockEval {
     c->dtype = field.rfind("floor_", 0) == 0 ? DType::timestamp : DType::int64;
     c->i.resize(in.i.size());
     std::int64_t unit = kDay;
-    if (field == "floor_h") unit = 3600LL * 1000000000LL;
-    else if (field == "floor_min") unit = 60LL * 1000000000LL;
-    else if (field == "floor_s") unit = 1000000000LL;
+    if (field == "floor_h")
+      unit = 3600LL * 1000000000LL;
+    else if (field == "floor_min")
+      unit = 60LL * 1000000000LL;
+    else if (field == "floor_s")
+      unit = 1000000000LL;
     // Decoded once, not per row.
     enum class Field { floor, hour, minute, second, dayofweek, year, month, day };
     const Field kind = c->dtype == DType::timestamp ? Field::floor
@@ -271,11 +293,21 @@ class BlockEval {
       const std::int64_t in_day = ns - day * kDay;
       std::int64_t v;
       switch (kind) {
-        case Field::floor: v = floor_div(ns, unit) * unit; break;
-        case Field::hour: v = in_day / 3600000000000LL; break;
-        case Field::minute: v = in_day / 60000000000LL % 60; break;
-        case Field::second: v = in_day / 1000000000LL % 60; break;
-        case Field::dayofweek: v = ((day + 3) % 7 + 7) % 7; break;  // 1970-01-01 was a Thursday (3)
+        case Field::floor:
+          v = floor_div(ns, unit) * unit;
+          break;
+        case Field::hour:
+          v = in_day / 3600000000000LL;
+          break;
+        case Field::minute:
+          v = in_day / 60000000000LL % 60;
+          break;
+        case Field::second:
+          v = in_day / 1000000000LL % 60;
+          break;
+        case Field::dayofweek:
+          v = ((day + 3) % 7 + 7) % 7;
+          break;  // 1970-01-01 was a Thursday (3)
         default:
           if (day != cached_day) {
             civil_from_days(day, y, m, d);
@@ -304,10 +336,14 @@ class BlockEval {
       const char code = op == "&" ? '&' : op == "|" ? '|' : op[0];
       for (std::size_t row = 0; row < rows; ++row) {
         const std::int64_t x = a->i[row], y = b->i[row];
-        if (code == '&') c->i[row] = x & y;
-        else if (code == '|') c->i[row] = x | y;
-        else if (x == kMissingInt || y == kMissingInt) c->i[row] = kMissingInt;
-        else c->i[row] = code == '+' ? x + y : code == '-' ? x - y : x * y;
+        if (code == '&')
+          c->i[row] = x & y;
+        else if (code == '|')
+          c->i[row] = x | y;
+        else if (x == kMissingInt || y == kMissingInt)
+          c->i[row] = kMissingInt;
+        else
+          c->i[row] = code == '+' ? x + y : code == '-' ? x - y : x * y;
       }
       return c;
     }
@@ -320,12 +356,24 @@ class BlockEval {
         const double x = value(a, xa, row), y = value(b, xb, row);
         bool r;
         switch (kind) {
-          case 0: r = x > y; break;
-          case 1: r = x >= y; break;
-          case 2: r = x < y; break;
-          case 3: r = x <= y; break;
-          case 4: r = x == y; break;
-          default: r = x != y; break;
+          case 0:
+            r = x > y;
+            break;
+          case 1:
+            r = x >= y;
+            break;
+          case 2:
+            r = x < y;
+            break;
+          case 3:
+            r = x <= y;
+            break;
+          case 4:
+            r = x == y;
+            break;
+          default:
+            r = x != y;
+            break;
         }
         c->i[row] = r;
       }
@@ -407,7 +455,7 @@ struct SourcePlan {
   std::vector<int> wanted;
   std::vector<FramePtr> aggs;
   std::vector<AggSpec> specs;
-  FramePtr rows_output;                    // a frame or row series, or null
+  FramePtr rows_output;                   // a frame or row series, or null
   std::vector<std::string> output_names;  // its columns
   std::string root_key;                   // the merge tree's root task
 };
@@ -498,9 +546,12 @@ int compare_keys(const Column& a, std::size_t x, const Column& b, std::size_t y)
 }
 
 void push_key(Column& out, const Column& from, std::size_t g) {
-  if (from.dtype == DType::float64) out.f64.push_back(from.f64[g]);
-  else if (from.dtype == DType::string) out.str.push_back(from.str[g]);
-  else out.i64.push_back(from.i64[g]);
+  if (from.dtype == DType::float64)
+    out.f64.push_back(from.f64[g]);
+  else if (from.dtype == DType::string)
+    out.str.push_back(from.str[g]);
+  else
+    out.i64.push_back(from.i64[g]);
 }
 
 double value_at(const Column& c, std::size_t g) {
@@ -545,8 +596,10 @@ AggValues eval_agg(const FrameNode& n, const std::map<Token, AggValues>& leaves)
   AggValues out;
   out.values.dtype = to_bool ? DType::boolean : DType::float64;
   auto put = [&](double v) {
-    if (to_bool) out.values.i64.push_back(static_cast<std::int64_t>(v));
-    else out.values.f64.push_back(v);
+    if (to_bool)
+      out.values.i64.push_back(static_cast<std::int64_t>(v));
+    else
+      out.values.f64.push_back(v);
   };
   if (fa.op == NodeOp::scalar || fb.op == NodeOp::scalar) {
     AggValues s = eval_agg(fa.op == NodeOp::scalar ? fb : fa, leaves);
@@ -643,9 +696,12 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
       if (leaf->op == NodeOp::reduce) {
         // One group (key 0) over the whole column, or the frame's rows for size.
         spec.key_dtype = DType::int64;
-        if (leaf->args[0]->level == Level::frame) check.columns(*leaf->args[0]);
-        else spec.value_dtype = check.dtype(*leaf->args[0]);
-        if (spec.value_dtype == DType::string && spec.agg == Agg::count) spec.agg = Agg::size;
+        if (leaf->args[0]->level == Level::frame)
+          check.columns(*leaf->args[0]);
+        else
+          spec.value_dtype = check.dtype(*leaf->args[0]);
+        if (spec.value_dtype == DType::string && spec.agg == Agg::count)
+          spec.agg = Agg::size;
         else if (spec.value_dtype == DType::string ||
                  (spec.value_dtype == DType::timestamp &&
                   (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std || spec.agg == Agg::var)))
@@ -658,7 +714,8 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
         check.need(check.columns(*leaf->args[0]), leaf->column);
         spec.value_dtype = p.src->dtypes[p.src->column(leaf->column)];
         const bool numeric = spec.value_dtype != DType::string && spec.value_dtype != DType::timestamp;
-        if (spec.value_dtype == DType::string && spec.agg == Agg::count) spec.agg = Agg::size;
+        if (spec.value_dtype == DType::string && spec.agg == Agg::count)
+          spec.agg = Agg::size;
         else if (!numeric && (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std ||
                               spec.agg == Agg::var || spec.value_dtype == DType::string))
           throw InputError("groupby(...)[\"" + leaf->column + "\"]." + leaf->name + "(): the column is " +
@@ -709,10 +766,11 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
       before += bytes;
       const int owner = std::min(nranks - 1, static_cast<int>(middle * nranks / std::max<double>(1, total)));
       const std::string key = stem + "-b" + std::to_string(block_idx);
-      graph.add<BlockResult>(key, {}, [shared, block](const Inputs&) { return run_block(*shared, block); },
-                             TaskOptions{.cost = static_cast<double>(bytes) / 4e8,
-                                         .bytes = plan.rows_output ? static_cast<double>(bytes) : 1024.0,
-                                         .owner = owner});
+      graph.add<BlockResult>(
+          key, {}, [shared, block](const Inputs&) { return run_block(*shared, block); },
+          TaskOptions{.cost = static_cast<double>(bytes) / 4e8,
+                      .bytes = plan.rows_output ? static_cast<double>(bytes) : 1024.0,
+                      .owner = owner});
       level.push_back(key);
     }
     for (int depth = 0; level.size() > 1; ++depth) {
@@ -721,8 +779,9 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
         std::vector<std::string> deps(level.begin() + static_cast<std::ptrdiff_t>(first),
                                       level.begin() + static_cast<std::ptrdiff_t>(std::min(level.size(), first + 8)));
         const std::string key = stem + "-merge" + std::to_string(depth) + "-" + std::to_string(next.size());
-        graph.add<BlockResult>(key, deps, [shared](const Inputs& in) { return merge_results(*shared, in); },
-                               TaskOptions{.cost = 1e-5, .bytes = plan.rows_output ? -1.0 : 1024.0});
+        graph.add<BlockResult>(
+            key, deps, [shared](const Inputs& in) { return merge_results(*shared, in); },
+            TaskOptions{.cost = 1e-5, .bytes = plan.rows_output ? -1.0 : 1024.0});
         next.push_back(key);
       }
       level = std::move(next);
@@ -779,8 +838,8 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
   if (rt.rank() == 0 && table.bad_lines.count) {
     for (const auto& plan : plans)
       if (plan.src->options.on_bad_lines == "warn") {
-        std::string msg = "rask: warning: read_csv skipped " + std::to_string(table.bad_lines.count) +
-                          " bad line" + (table.bad_lines.count == 1 ? "" : "s") + " (on_bad_lines=\"warn\"):\n";
+        std::string msg = "rask: warning: read_csv skipped " + std::to_string(table.bad_lines.count) + " bad line" +
+                          (table.bad_lines.count == 1 ? "" : "s") + " (on_bad_lines=\"warn\"):\n";
         for (const auto& w : table.bad_lines.where) msg += "  " + w + "\n";
         if (table.bad_lines.count > table.bad_lines.where.size())
           msg += "  ... and " + std::to_string(table.bad_lines.count - table.bad_lines.where.size()) + " more\n";
