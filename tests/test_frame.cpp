@@ -560,3 +560,15 @@ TEST_F(FrameTest, WholeColumnReductionsLenAndNunique) {
   EXPECT_TRUE(std::isnan(df[df["close"] > 1e9]["close"].mean()));
   EXPECT_EQ(df[df["close"] > 1e9].len(), 0u);
 }
+
+TEST_F(FrameTest, FrameToCsvQuotesStringsAndFormatsTimestamps) {
+  write("fc.csv", "t,name,x\n2010-01-04 09:30:00,\"a, b\",1.5\n2010-01-05 00:00:00.25,\"say \"\"x\"\"\",\n");
+  auto df = rask::read_csv(dir_ + "/fc.csv", {.parse_dates = {"t"}});
+  df.to_csv(dir_ + "/fc_out.csv");
+  df[{"t"}].to_hdf(dir_ + "/fc_out.h5", "/frame");
+  if (rank() != 0) return;
+  std::ifstream in(dir_ + "/fc_out.csv");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, ",t,name,x\n0,2010-01-04 09:30:00,\"a, b\",1.5\n1,2010-01-05 00:00:00.25,\"say \"\"x\"\"\",\n");
+  EXPECT_TRUE(fs::exists(dir_ + "/fc_out.h5"));
+}
