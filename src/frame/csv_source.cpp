@@ -125,7 +125,24 @@ DType parse_dtype(const std::string& text, const std::string& column) {
                    "' is not known; use \"float64\", \"int64\", \"bool\", \"string\" or \"datetime64[ns]\"");
 }
 
+namespace {
+CsvSource resolve(const FrameNode& node);
+}  // namespace
+
 CsvSource resolve_source(const FrameNode& node) {
+  // Every rank lists and reads the same files, so even an I/O failure here (permissions,
+  // a file removed meanwhile) is seen by all: collective.
+  try {
+    return resolve(node);
+  } catch (const InputError&) {
+    throw;
+  } catch (const Error& e) {
+    throw InputError(std::string("read_csv: ") + e.what());
+  }
+}
+
+namespace {
+CsvSource resolve(const FrameNode& node) {
   CsvSource src;
   src.options = node.options;
   const auto& opt = src.options;
@@ -298,6 +315,7 @@ CsvSource resolve_source(const FrameNode& node) {
   }
   return src;
 }
+}  // namespace
 
 std::vector<CsvBlock> split_blocks(const CsvSource& source) {
   std::vector<CsvBlock> blocks;
