@@ -48,6 +48,7 @@ demo: build $(DATA)/aig
 
 bench: deps-bench build
 	$(PYTHON) bench/run_bench.py --build $(BUILD)
+	$(PYTHON) bench/bench_frames.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

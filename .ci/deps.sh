@@ -3,7 +3,7 @@
 # Usage: .ci/deps.sh build|test|bench
 set -euo pipefail
 build=(cmake make g++ libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev
-       libscalapack-openmpi-dev libopenblas-dev libgtest-dev)
+       libscalapack-openmpi-dev libopenblas-dev libgtest-dev libfast-float-dev)
 # Independent checks in the tests use NumPy/pandas from Debian's Python.
 test=(python3-numpy python3-pandas)
 # The peer in side-by-side benchmarks.

@@ -4,6 +4,8 @@
 //
 // writes inputs/minute/<symbol>/<YYYY-MM-DD>.csv with the header
 // timestamp,open,high,low,close,volume and 390 rows, 09:30 to 15:59, per weekday.
+// With --layout workshop, the workshop's own files: timestamp,close,high,low,open and
+// 2-minute bars from 09:00 to 16:00 (211 rows), no volume.
 // The same arguments give the same bytes on any machine: prices come from a
 // counter-based generator keyed by (seed, symbol, day, minute).
 #include <cerrno>
@@ -64,7 +66,8 @@ void civil_from_days(long z, long& y, unsigned& m, unsigned& d) {
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "rask-gen-minute: " << problem << "\n"
-            << "usage: rask-gen-minute [--out DIR (inputs/minute)] [--symbols a,b,...] [--start YYYY-MM-DD] [--days N] [--seed S]\n";
+            << "usage: rask-gen-minute [--out DIR (inputs/minute)] [--symbols a,b,...] [--start YYYY-MM-DD] [--days N] [--seed S]"
+               " [--layout full|workshop]\n";
   std::exit(2);
 }
 
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
   std::string out = "inputs/minute", symbols = "aig", start = "2010-01-04";
   long days = 20;
   std::uint64_t seed = 1;
+  bool workshop = false;
   for (int arg_idx = 1; arg_idx < argc; ++arg_idx) {
     std::string flag = argv[arg_idx];
     if (arg_idx + 1 >= argc) usage("missing value after " + flag);
@@ -92,6 +96,8 @@ int main(int argc, char** argv) {
     else if (flag == "--start") start = value;
     else if (flag == "--days") days = static_cast<long>(whole_number(flag, value));
     else if (flag == "--seed") seed = whole_number(flag, value);
+    else if (flag == "--layout" && (value == "full" || value == "workshop")) workshop = value == "workshop";
+    else if (flag == "--layout") usage("--layout wants full or workshop, got '" + value + "'");
     else usage("unknown option " + flag);
   }
   long year = 0;
@@ -129,11 +135,14 @@ int main(int argc, char** argv) {
         std::cerr << "rask-gen-minute: cannot write " << tmp << "\n";
         return 1;
       }
-      file << "timestamp,open,high,low,close,volume\n";
+      file << (workshop ? "timestamp,close,high,low,open\n" : "timestamp,open,high,low,close,volume\n");
+      const int bars = workshop ? 211 : 390;
       const std::uint64_t day_key = mix(key + static_cast<std::uint64_t>(day_number));
       char row[160];
-      for (int minute = 0; minute < 390; ++minute) {
-        const int hh = 9 + (30 + minute) / 60, mm = (30 + minute) % 60;
+      for (int minute = 0; minute < bars; ++minute) {
+        // Full: one bar a minute from 09:30; workshop: one every 2 minutes from 09:00.
+        const int offset = workshop ? 2 * minute : 30 + minute;
+        const int hh = 9 + offset / 60, mm = offset % 60;
         const double open = price;
         // A random walk with about 0.1 % volatility a minute; highs and lows bracket it.
         const double step = (uniform(day_key, 4 * minute) + uniform(day_key, 4 * minute + 1) - 1.0) * 0.002;
@@ -141,8 +150,11 @@ int main(int argc, char** argv) {
         const double high = std::max(open, close) * (1.0 + 0.001 * uniform(day_key, 4 * minute + 2));
         const double low = std::min(open, close) * (1.0 - 0.001 * uniform(day_key, 4 * minute + 3));
         const long volume = 100 + static_cast<long>(5000 * uniform(day_key ^ 0x5eed, minute));
-        std::snprintf(row, sizeof row, "%s %02d:%02d:00,%.4f,%.4f,%.4f,%.4f,%ld\n", date, hh, mm, open, high, low,
-                      close, volume);
+        if (workshop)
+          std::snprintf(row, sizeof row, "%s %02d:%02d:00,%.4f,%.4f,%.4f,%.4f\n", date, hh, mm, close, high, low, open);
+        else
+          std::snprintf(row, sizeof row, "%s %02d:%02d:00,%.4f,%.4f,%.4f,%.4f,%ld\n", date, hh, mm, open, high, low,
+                        close, volume);
         file << row;
         price = close;
       }

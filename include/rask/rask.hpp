@@ -3,6 +3,7 @@
 #include "rask/delayed.hpp"
 #include "rask/error.hpp"
 #include "rask/execute.hpp"
+#include "rask/frame.hpp"
 #include "rask/graph.hpp"
 #include "rask/plan.hpp"
 #include "rask/runtime.hpp"

@@ -1,0 +1,14 @@
+#pragma once
+// Lowering a frame expression into the core's graph and running it.
+#include <optional>
+
+#include "frame/expr.hpp"
+
+namespace rask::detail {
+
+/// Collective: lowers `root` (a frame, a row series or a groupby result) on every rank
+/// into block tasks pinned by bytes, a fixed merge tree and one final task, runs them,
+/// and returns the table on rank 0 (every rank with Where::all).
+std::optional<Table> compute_table(const FramePtr& root, Where where);
+
+}  // namespace rask::detail
