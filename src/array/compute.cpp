@@ -1,5 +1,6 @@
 // compute, persist and the expression's wire form.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <unordered_map>
 
@@ -129,6 +130,31 @@ Array Array::persist() const { return Array(detail::persist_nodes({node_})[0]); 
 namespace {
 constexpr std::uint64_t kMagic = 0x3152524141534b52ull;  // "RKSAARR1"
 
+// Integers as LEB128 varints (zigzag for signed): most fields are small or zero.
+void write_varint(Writer& w, std::uint64_t v) {
+  while (v >= 0x80) {
+    w.write(static_cast<std::uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  w.write(static_cast<std::uint8_t>(v));
+}
+void write_signed(Writer& w, std::int64_t v) {
+  write_varint(w, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+}
+std::uint64_t read_varint(Reader& r) {
+  std::uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    const auto byte = r.read<std::uint8_t>();
+    v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return v;
+  }
+  throw SerializeError("array expression: bad integer");
+}
+std::int64_t read_signed(Reader& r) {
+  const std::uint64_t v = read_varint(r);
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
+
 void write_chunks(Writer& w, const std::vector<std::int64_t>& chunks) {
   std::vector<std::pair<std::int64_t, std::int64_t>> runs;
   for (auto c : chunks) {
@@ -138,22 +164,22 @@ void write_chunks(Writer& w, const std::vector<std::int64_t>& chunks) {
       runs.emplace_back(c, 1);
     }
   }
-  w.write(static_cast<std::uint32_t>(runs.size()));
+  write_varint(w, runs.size());
   for (auto [size, count] : runs) {
-    w.write(size);
-    w.write(count);
+    write_varint(w, static_cast<std::uint64_t>(size));
+    write_varint(w, static_cast<std::uint64_t>(count));
   }
 }
 
 std::vector<std::int64_t> read_chunks(Reader& r) {
-  auto runs = r.read<std::uint32_t>();
+  const auto runs = read_varint(r);
   std::vector<std::int64_t> out;
-  for (std::uint32_t run = 0; run < runs; ++run) {
-    auto size = r.read<std::int64_t>();
-    auto count = r.read<std::int64_t>();
-    if (count < 0 || count > (std::int64_t(1) << 40) || size < 0)
+  for (std::uint64_t run = 0; run < runs; ++run) {
+    const auto size = read_varint(r);
+    const auto count = read_varint(r);
+    if (count > (std::uint64_t(1) << 32) || size > (std::uint64_t(1) << 62) || out.size() + count > (std::uint64_t(1) << 32))
       throw SerializeError("array expression: bad chunk run");
-    out.insert(out.end(), static_cast<std::size_t>(count), size);
+    out.insert(out.end(), static_cast<std::size_t>(count), static_cast<std::int64_t>(size));
   }
   return out;
 }
@@ -184,21 +210,30 @@ Bytes Array::serialize() const {
   Bytes out;
   Writer w(out);
   w.write(kMagic);
-  w.write(static_cast<std::uint32_t>(order.size()));
+  write_varint(w, order.size());
   for (const ArrayNode* n : order) {
     w.write(static_cast<std::uint8_t>(n->op));
     w.write(n->sub);
     w.write(static_cast<std::uint8_t>(n->dtype));
     w.write(static_cast<std::uint8_t>(n->ndim));
-    w.write(n->rows);
-    w.write(n->cols);
+    write_varint(w, static_cast<std::uint64_t>(n->rows));
+    write_varint(w, static_cast<std::uint64_t>(n->cols));
     write_chunks(w, n->row_chunks);
     write_chunks(w, n->col_chunks);
-    w.write(static_cast<std::uint32_t>(n->args.size()));
-    for (const auto& a : n->args) w.write(index.at(a.get()));
-    for (auto v : n->ints) w.write(v);
-    for (auto v : n->reals) w.write(v);
-    for (const auto& s : n->text) w.write(s);
+    write_varint(w, n->args.size());
+    for (const auto& a : n->args) write_varint(w, index.at(a.get()));
+    // Which parameters are set (bit per field); only those follow.
+    std::uint8_t present = 0;
+    for (int k = 0; k < 4; ++k) present |= (n->ints[k] != 0) << k;
+    for (int k = 0; k < 2; ++k) present |= (n->reals[k] != 0 || std::signbit(n->reals[k])) << (4 + k);
+    for (int k = 0; k < 2; ++k) present |= (!n->text[k].empty()) << (6 + k);
+    w.write(present);
+    for (int k = 0; k < 4; ++k)
+      if (present & (1 << k)) write_signed(w, n->ints[k]);
+    for (int k = 0; k < 2; ++k)
+      if (present & (1 << (4 + k))) w.write(n->reals[k]);
+    for (int k = 0; k < 2; ++k)
+      if (present & (1 << (6 + k))) w.write(n->text[k]);
   }
   return out;
 }
@@ -207,10 +242,10 @@ Bytes Array::serialize() const {
 Array Array::deserialize(const Bytes& bytes) {
   Reader r(bytes.data(), bytes.size());
   if (r.read<std::uint64_t>() != kMagic) throw SerializeError("bytes are not a rask array expression");
-  const auto count = r.read<std::uint32_t>();
-  if (count == 0) throw SerializeError("array expression has no nodes");
+  const auto count = read_varint(r);
+  if (count == 0 || count > bytes.size()) throw SerializeError("array expression has no nodes");
   std::vector<detail::ArrayNodePtr> nodes;
-  for (std::uint32_t k = 0; k < count; ++k) {
+  for (std::uint64_t k = 0; k < count; ++k) {
     auto n = std::make_shared<ArrayNode>();
     const auto op = r.read<std::uint8_t>();
     if (op > static_cast<std::uint8_t>(detail::Op::linalg)) throw SerializeError("array expression: unknown operation");
@@ -220,19 +255,24 @@ Array Array::deserialize(const Bytes& bytes) {
     if (dtype > 2) throw SerializeError("array expression: unknown dtype");
     n->dtype = static_cast<DType>(dtype);
     n->ndim = r.read<std::uint8_t>();
-    n->rows = r.read<std::int64_t>();
-    n->cols = r.read<std::int64_t>();
+    n->rows = static_cast<std::int64_t>(read_varint(r));
+    n->cols = static_cast<std::int64_t>(read_varint(r));
     n->row_chunks = read_chunks(r);
     n->col_chunks = read_chunks(r);
-    const auto nargs = r.read<std::uint32_t>();
-    for (std::uint32_t a = 0; a < nargs; ++a) {
-      const auto at = r.read<std::uint32_t>();
+    const auto nargs = read_varint(r);
+    if (nargs > 2) throw SerializeError("array expression: too many operands");
+    for (std::uint64_t a = 0; a < nargs; ++a) {
+      const auto at = read_varint(r);
       if (at >= nodes.size()) throw SerializeError("array expression: operand refers forward");
       n->args.push_back(nodes[at]);
     }
-    for (auto& v : n->ints) v = r.read<std::int64_t>();
-    for (auto& v : n->reals) v = r.read<double>();
-    for (auto& s : n->text) s = r.read<std::string>();
+    const auto present = r.read<std::uint8_t>();
+    for (int k = 0; k < 4; ++k)
+      if (present & (1 << k)) n->ints[k] = read_signed(r);
+    for (int k = 0; k < 2; ++k)
+      if (present & (1 << (4 + k))) n->reals[k] = r.read<double>();
+    for (int k = 0; k < 2; ++k)
+      if (present & (1 << (6 + k))) n->text[k] = r.read<std::string>();
     if (n->op == detail::Op::persisted) {
       n->persisted = detail::persist_handle(static_cast<std::uint64_t>(n->ints[0]));
       if (!n->persisted)
