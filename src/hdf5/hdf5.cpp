@@ -66,7 +66,13 @@ std::string hdf5_stack() {
       H5E_DEFAULT, H5E_WALK_DOWNWARD,
       [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
         auto& s = *static_cast<std::string*>(data);
-        if (e->desc && *e->desc) s += (s.empty() ? "" : "; ") + std::string(e->desc);
+        if (!e->desc || !*e->desc) return 0;
+        // Keep the reason; HDF5's "time = ..., name = ..." details repeat what we print.
+        std::string desc = e->desc;
+        if (auto cut = desc.find(": time ="); cut != std::string::npos) desc.resize(cut);
+        for (char& c : desc)
+          if (c == '\n') c = ' ';
+        s += (s.empty() ? "" : "; ") + desc;
         return 0;
       },
       &out);
