@@ -321,8 +321,8 @@ TEST(Array, ShapeErrorsNameShapesAndChunks) {
   EXPECT_EQ(error_of([&] { (void)a(rask::Slice{0, 5, -1}); }),
             "slicing rows of rask.Array<shape=(15, 15), chunks=((5, 5, 5), (5, 5, 5)), dtype=float64>: slice step must "
             "be positive, got -1");
-  EXPECT_EQ(error_of([&] { (void)rask::linalg::svd(rask::ones({4, 9}, {4, 9})); }),
-            "svd: shape (4, 9) chunks ((4,), (9,)) has more columns than rows; TSQR factors tall-skinny arrays (factor "
+  EXPECT_EQ(error_of([&] { (void)rask::linalg::tsqr(rask::ones({4, 9}, {4, 9})); }),
+            "tsqr: shape (4, 9) chunks ((4,), (9,)) has more columns than rows; TSQR factors tall-skinny arrays (factor "
             "x.T() instead)");
   EXPECT_EQ(error_of([&] { (void)rask::ones({0}, {3}).max(); }),
             "max: zero-size array (shape (0,)) has no identity for this reduction");
@@ -353,6 +353,38 @@ TEST(Linalg, TsqrAndSvdAreAccurate) {
     // s alone gives the same numbers without forming u.
     EXPECT_EQ(gather(s).row(0).transpose(), S);
   }
+}
+
+TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
+  // dask raises on svd(x.dot(x.T)); rask hands the block-cyclic chunks to PDGESVD.
+  Array x = rask::random::random({90, 40}, {20, 20}, 4);
+  Array a = x.dot(x.T()) + rask::random::normal(0, 1, {90, 90}, {20, 20}, 5);
+  Array wide = rask::random::random({30, 70}, {20, 20}, 6);
+  for (const Array& m : {a, wide}) {
+    SCOPED_TRACE(m.describe());
+    Matrix A = gather(m);
+    auto [u, s, v] = rask::linalg::svd(m);
+    const Eigen::Index k = std::min(A.rows(), A.cols());
+    auto usv = rask::compute({u, s, v}, Where::all);
+    Matrix U = usv[0].matrix(), V = usv[2].matrix();
+    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+    ASSERT_EQ(U.cols(), k);
+    ASSERT_EQ(V.rows(), k);
+    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+    EXPECT_LE((U.transpose() * U - Matrix::Identity(k, k)).norm(), 1e-12);
+    EXPECT_LE((V * V.transpose() - Matrix::Identity(k, k)).norm(), 1e-12);
+    Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(S(j), reference.singularValues()(j), 1e-12 * S(0));
+    // s alone: PDGESVD without vectors, the same values to rounding.
+    Matrix s_only = gather(s);
+    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0));
+  }
+  // Uneven chunks are made regular first.
+  Array uneven = rask::random::random({50, 50}, {20, 20}, 7).rechunk(rask::ChunkSizes{{20, 10, 20}, {50}});
+  Matrix B = gather(uneven);
+  Eigen::BDCSVD<Eigen::MatrixXd> reference(B);
+  Matrix s = gather(rask::linalg::svd(uneven.rechunk(rask::ChunkSizes{{20, 10, 20}, {25, 25}})).s);
+  for (int j = 0; j < 50; ++j) EXPECT_NEAR(s(0, j), reference.singularValues()(j), 1e-12 * s(0, 0));
 }
 
 TEST(Linalg, SvdCompressedFindsALowRankMatrix) {

@@ -34,8 +34,13 @@ struct SVD {
 QR tsqr(const Array& x);
 /// The same as tsqr (dask's qr is tsqr).
 QR qr(const Array& x);
-/// Singular value decomposition of a tall-skinny array: TSQR, then LAPACK's SVD of the
-/// small R. Throws ShapeError for 0-d or 1-d arrays and for more columns than rows.
+/// Singular value decomposition. A tall-skinny array (one column of chunks, rows >=
+/// columns): TSQR, then LAPACK's SVD of the small R. Any other 2-d array (square, wide,
+/// several columns of chunks; dask raises there): ScaLAPACK's PDGESVD on the chunks
+/// where they live, rechunked first to square blocks of the first row chunk's size if
+/// they are not regular. Computing such an svd is collective like any compute. u is
+/// rows x k, s has k values, v is k x columns, k = min(rows, columns). Throws ShapeError
+/// for 0-d or 1-d arrays.
 SVD svd(const Array& x);
 /// Randomized rank-k SVD (Halko, Martinsson and Tropp), as dask's svd_compressed: a
 /// Gaussian test matrix from `seed`, `n_power_iter` power iterations each followed by a

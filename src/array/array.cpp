@@ -95,6 +95,8 @@ std::pair<int, int> process_grid(std::int64_t row_blocks, std::int64_t col_block
 
 int chunk_owner(const ArrayNode& n, std::int64_t bi, std::int64_t bj, int nranks) {
   auto [pr, pc] = process_grid(n.row_blocks(), n.col_blocks(), nranks);
+  // Results left where a library put them (ScaLAPACK's grid) keep that grid.
+  if (n.op == Op::persisted && n.ints[1] > 0) pr = static_cast<int>(n.ints[1]), pc = static_cast<int>(n.ints[2]);
   return static_cast<int>((bi % pr) * pc + (bj % pc));
 }
 

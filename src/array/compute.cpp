@@ -16,8 +16,9 @@ std::shared_ptr<PersistHandle> new_persist_handle(std::uint64_t id);
 
 std::vector<ArrayNodePtr> persist_nodes(const std::vector<ArrayNodePtr>& arrays) {
   Runtime& rt = Runtime::current();
+  auto prepared = prepare(arrays);
   Graph graph;
-  Lowering lowering(graph, rt.size());
+  Lowering lowering(graph, rt.size(), prepared);
   std::vector<std::vector<TaskId>> stored_on(rt.size());
   std::vector<std::uint64_t> ids;
   for (const auto& n : arrays) {
@@ -86,8 +87,11 @@ using detail::Block;
 
 std::vector<ArrayValue> compute(const std::vector<Array>& arrays, Where where) {
   Runtime& rt = Runtime::current();
+  std::vector<detail::ArrayNodePtr> nodes;
+  for (const auto& a : arrays) nodes.push_back(a.node());
+  auto prepared = detail::prepare(nodes);
   Graph graph;
-  detail::Lowering lowering(graph, rt.size());
+  detail::Lowering lowering(graph, rt.size(), prepared);
   std::vector<TaskId> outputs;
   std::vector<std::size_t> first;
   for (const auto& a : arrays) {

@@ -26,7 +26,16 @@ Token chunk_token(const ArrayNode& n, std::int64_t bi, std::int64_t bj, std::uin
 
 void single_threaded_blas() { openblas_set_num_threads(1); }
 
-Lowering::Lowering(Graph& graph, int nranks) : graph_(graph), nranks_(nranks) { single_threaded_blas(); }
+Lowering::Lowering(Graph& graph, int nranks, std::shared_ptr<const Prepared> prepared)
+    : graph_(graph), nranks_(nranks), prepared_(std::move(prepared)) {
+  single_threaded_blas();
+}
+
+const ArrayNodePtr& Lowering::prepared(Token token) const {
+  if (prepared_)
+    if (auto it = prepared_->results.find(token); it != prepared_->results.end()) return it->second;
+  throw Error("internal: a ScaLAPACK result was not prepared before lowering");
+}
 
 TaskId Lowering::add(const std::string& name, Token token, std::vector<TaskId> deps,
                      std::function<Block(const Inputs&)> body, int owner, double cost, double bytes) {

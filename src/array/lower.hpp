@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "array/node.hpp"
@@ -12,9 +13,21 @@
 
 namespace rask::detail {
 
+/// Results computed before a graph is lowered, by every rank together (ScaLAPACK):
+/// expression token -> a persisted array holding the result. Keeps them alive.
+struct Prepared {
+  std::unordered_map<Token, ArrayNodePtr> results;
+};
+
+/// Collective: runs what `outputs` need that must run on every rank at once, before
+/// their graph (ScaLAPACK's SVD). Every rank calls it with the same outputs.
+std::shared_ptr<Prepared> prepare(const std::vector<ArrayNodePtr>& outputs);
+
 class Lowering {
  public:
-  Lowering(Graph& graph, int nranks);
+  Lowering(Graph& graph, int nranks, std::shared_ptr<const Prepared> prepared = nullptr);
+  /// A result prepared before the graph; throws if there is none (an internal error).
+  const ArrayNodePtr& prepared(Token token) const;
 
   /// The task whose value is chunk (bi, bj) of `n` as a Block. Shared chunks (same
   /// expression, same index) are one task.
@@ -53,6 +66,7 @@ class Lowering {
 
   Graph& graph_;
   int nranks_;
+  std::shared_ptr<const Prepared> prepared_;
 };
 
 /// Token of chunk (bi, bj) of a node in a given role.

@@ -27,7 +27,8 @@ enum class Op : std::uint8_t {
   arange,     // reals[0] + reals[1] * column index
   random,     // sub = RandomKind; ints[0] = seed; reals = (low, high) or (loc, scale)
   hdf5,       // text[0] = file, text[1] = dataset
-  persisted,  // ints[0] = persist id; chunks live in the rank-local store
+  persisted,  // ints[0] = persist id; chunks live in the rank-local store; ints[1..2]: a
+              // process grid (rows, cols) overriding the usual one, when > 0
   unary,      // sub = UnaryOp
   binary,     // sub = BinaryOp
   transpose,
@@ -35,7 +36,8 @@ enum class Op : std::uint8_t {
   reduce,     // sub = ReduceOp; ints[0] = internal axis (-1: all); ints[1] = keepdims
   rechunk,
   slice,      // ints = (row start, row step, col start, col step), internal axes
-  linalg,     // sub = LinalgPart; args[0] = the factored array (one column of chunks)
+  linalg,     // sub = LinalgPart; args[0] = the factored array; ints[0] = 1: by ScaLAPACK
+              // (computed before the graph, see Prepared), else by TSQR
 };
 
 enum class RandomKind : std::uint8_t { uniform, normal, randint };

@@ -236,7 +236,7 @@ TaskId q_chunk(Lowering& low, const ArrayNodePtr& x, const ArrayNode& out, std::
 }  // namespace
 
 TaskId lower_linalg_chunk(Lowering& low, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
-  (void)bj;
+  if (n->ints[0] == 1) return low.chunk(low.prepared(n->token), bi, bj);  // ScaLAPACK, done before
   const ArrayNodePtr& x = n->args[0];
   const std::int64_t cols = x->cols;
   switch (static_cast<LinalgPart>(n->sub)) {
@@ -338,6 +338,27 @@ QR tsqr(const Array& x) {
 QR qr(const Array& x) { return tsqr(x); }
 
 SVD svd(const Array& x) {
+  const detail::ArrayNode& in = *x.node();
+  if (in.ndim == 2 && (in.col_blocks() > 1 || in.cols > in.rows)) {
+    // Square or wide, or more than one column of chunks: ScaLAPACK on square blocks.
+    const std::int64_t block = in.row_chunks[0];
+    auto regular = [&](const std::vector<std::int64_t>& c, std::int64_t extent) {
+      return c == detail::regular_chunks(extent, block, "svd");
+    };
+    detail::ArrayNodePtr a = x.node();
+    if (!regular(in.row_chunks, in.rows) || !regular(in.col_chunks, in.cols)) a = x.rechunk({block, block}).node();
+    const std::int64_t m = a->rows, n = a->cols, k = std::min(m, n);
+    auto part = [&](LinalgPart which, std::int64_t rows, std::int64_t cols, int ndim, std::vector<std::int64_t> rc,
+                    std::vector<std::int64_t> cc) {
+      Array p = detail::part(a, which, rows, cols, ndim, std::move(rc), std::move(cc));
+      auto node = std::make_shared<detail::ArrayNode>(*p.node());
+      node->ints[0] = 1;
+      return Array(detail::finish(node));
+    };
+    auto chunks = [&](std::int64_t extent) { return detail::regular_chunks(extent, block, "svd"); };
+    return SVD{part(LinalgPart::svd_u, m, k, 2, chunks(m), chunks(k)), part(LinalgPart::svd_s, 1, k, 1, {1}, {k}),
+               part(LinalgPart::svd_v, k, n, 2, chunks(k), chunks(n))};
+  }
   auto t = detail::tall_skinny(x, "svd");
   const std::int64_t n = t->cols;
   return SVD{detail::part(t, LinalgPart::svd_u, t->rows, n, 2, t->row_chunks, {n}),
