@@ -3,6 +3,7 @@
 //
 //   bench_arrays std N CHUNK REPS        (x.dot(x.T + 1) - x.mean()).std(), x random N x N
 //   bench_arrays svd ROWS COLS CHUNK REPS   s of svd(random ROWS x COLS), chunks (CHUNK, COLS)
+//   bench_arrays svdprod ROWS COLS CHUNK REPS UV   svd(x.dot(x.T)) by ScaLAPACK (UV 0: s only)
 //   bench_arrays persist N CHUNK REPS    x.persist(); then (x + x.T).sum(axis=0) alone, with a
 //                                        STREAM-like read of the same chunks for comparison
 #include <mpi.h>
@@ -71,6 +72,21 @@ int main(int argc, char** argv) {
       const double t = rt.wtime() - t0;
       const long rss = peak_rss_kb_all_ranks();
       if (rt.rank() == 0) std::printf("svd seconds %.4f s0 %.6f peak_rss_mb_all_ranks %.0f\n", t, sv.values[0], rss / 1024.0);
+    }
+  } else if (mode == "svdprod") {
+    const long rows = arg(2, 4000), cols = arg(3, 500), chunk = arg(4, 500), reps = arg(5, 3), uv = arg(6, 0);
+    for (long rep = 0; rep < reps; ++rep) {
+      rt.barrier();
+      const double t0 = rt.wtime();
+      rask::Array x = rask::random::random({rows, cols}, {chunk, chunk}, 7);
+      auto [u, s, v] = rask::linalg::svd(x.dot(x.T()));
+      if (uv) {
+        rask::compute({u, s, v});
+      } else {
+        s.compute();
+      }
+      const double t = rt.wtime() - t0;
+      if (rt.rank() == 0) std::printf("svdprod seconds %.4f\n", t);
     }
   } else if (mode == "persist") {
     const long n = arg(2, 20000), chunk = arg(3, 1000), reps = arg(4, 3);

@@ -87,14 +87,24 @@ struct Instr {
   double v0 = 0, v1 = 0;     // constant value; arange first value and step
 };
 
+// Leaves read from this rank's store of persisted chunks, in place (no task, no copy).
+constexpr int kStored = 1 << 24;  // Instr::input at or above this: stored[input - kStored]
+struct StoredRef {
+  std::uint64_t id;
+  std::int64_t bi, bj;
+};
+
 struct Program {
   std::vector<Instr> code;
+  std::vector<StoredRef> stored;
   std::int64_t rows = 0, cols = 0;  // the output block
+  bool strided = false;             // a leaf is read across (transposed): walk in square tiles
 };
 
 class Compiler {
  public:
-  Compiler(Lowering& lowering, std::vector<TaskId>& deps) : lowering_(lowering), deps_(deps) {}
+  Compiler(Lowering& lowering, std::vector<TaskId>& deps, int owner)
+      : lowering_(lowering), deps_(deps), owner_(owner) {}
 
   // Compiles `m` as seen from output chunk (bi, bj) of an output of `out_rows` rows;
   // returns its register.
@@ -128,16 +138,17 @@ class Compiler {
         // The child's chunk (mj, mi), read across: element (r, c) is child (c, r).
         const auto& child = m->args[0];
         ins.kind = Instr::leaf;
-        ins.input = input(lowering_.chunk(child, mj, mi));
+        ins.input = source(child, mj, mi, p);
         const std::int64_t child_cols = child->col_chunks[mi];
         ins.sr = m->rows == 1 ? 0 : 1;
         ins.sc = m->cols == 1 ? 0 : child_cols;
+        p.strided |= ins.sc > 1;
         break;
       }
       default:
         if (root) throw Error("internal: fused program rooted at a materialized node");
         ins.kind = Instr::leaf;
-        ins.input = input(lowering_.chunk(m, mi, mj));
+        ins.input = source(m, mi, mj, p);
         ins.sr = m->rows == 1 ? 0 : m->col_chunks[mj];
         ins.sc = m->cols == 1 ? 0 : 1;
         break;
@@ -150,7 +161,7 @@ class Compiler {
   int leaf(const ArrayNodePtr& m, std::int64_t bi, std::int64_t bj, Program& p) {
     Instr ins{};
     ins.kind = Instr::leaf;
-    ins.input = input(lowering_.chunk(m, bi, bj));
+    ins.input = source(m, bi, bj, p);
     ins.sr = m->col_chunks[bj];
     ins.sc = 1;
     p.code.push_back(ins);
@@ -158,6 +169,16 @@ class Compiler {
   }
 
  private:
+  // A persisted chunk on this task's own rank is read from the store in place;
+  // anything else through a dependency.
+  int source(const ArrayNodePtr& m, std::int64_t bi, std::int64_t bj, Program& p) {
+    if (m->op == Op::persisted && owner_ >= 0 && lowering_.owner(*m, bi, bj) == owner_) {
+      p.stored.push_back({static_cast<std::uint64_t>(m->ints[0]), bi, bj});
+      return kStored + static_cast<int>(p.stored.size()) - 1;
+    }
+    return input(lowering_.chunk(m, bi, bj));
+  }
+
   int input(TaskId id) {
     for (std::size_t k = 0; k < deps_.size(); ++k)
       if (deps_[k] == id) return static_cast<int>(k);
@@ -166,6 +187,7 @@ class Compiler {
   }
   Lowering& lowering_;
   std::vector<TaskId>& deps_;
+  int owner_;
 };
 
 bool fusable(Op op) {
@@ -174,11 +196,11 @@ bool fusable(Op op) {
 
 // Compiles the program producing chunk (bi, bj) of `m` (fused when elementwise).
 Program compile_chunk(Lowering& lowering, const ArrayNodePtr& m, std::int64_t bi, std::int64_t bj,
-                      std::vector<TaskId>& deps) {
+                      std::vector<TaskId>& deps, int owner) {
   Program p;
   p.rows = m->row_chunks[bi];
   p.cols = m->col_chunks[bj];
-  Compiler c(lowering, deps);
+  Compiler c(lowering, deps, owner);
   if (fusable(m->op)) {
     c.compile(m, bi, bj, p, true);
   } else {
@@ -225,14 +247,28 @@ void run_program(const Program& p, const Inputs& in, Sink&& sink) {
   const std::size_t n = p.code.size();
   std::vector<double> storage(n * kTile);
   std::vector<const double*> reg(n);
-  std::vector<const Block*> blocks(in.size());
-  for (std::size_t k = 0; k < in.size(); ++k) blocks[k] = &in.get<Block>(k);
+  std::vector<std::shared_ptr<const Block>> held;
+  for (const StoredRef& ref : p.stored) {
+    held.push_back(store_get(ref.id, ref.bi, ref.bj));
+    if (!held.back())
+      throw Error("persisted chunk (" + std::to_string(ref.bi) + ", " + std::to_string(ref.bj) +
+                  ") is not on this rank: persist and compute must run with the same ranks");
+  }
+  std::vector<const Block*> blocks(n, nullptr);
+  for (std::size_t k = 0; k < n; ++k)
+    if (p.code[k].kind == Instr::leaf)
+      blocks[k] = p.code[k].input >= kStored ? held[p.code[k].input - kStored].get() : &in.get<Block>(p.code[k].input);
   // Constants never change: fill their registers once.
   for (std::size_t k = 0; k < n; ++k)
     if (p.code[k].kind == Instr::constant) std::fill_n(&storage[k * kTile], kTile, p.code[k].v0);
-  for (std::int64_t row = 0; row < p.rows; ++row) {
-    for (std::int64_t col = 0; col < p.cols; col += kTile) {
-      const std::int64_t len = std::min(kTile, p.cols - col);
+  // Row tiles, or square tiles when a leaf is read across, so that its cache lines and
+  // pages are reused by the next rows. Either way each column sees its rows in order.
+  const std::int64_t tile_cols = p.strided ? 64 : kTile, tile_rows = p.strided ? 64 : 1;
+  for (std::int64_t row0 = 0; row0 < p.rows; row0 += tile_rows)
+  for (std::int64_t col = 0; col < p.cols; col += tile_cols)
+  for (std::int64_t row = row0; row < std::min(p.rows, row0 + tile_rows); ++row) {
+    {
+      const std::int64_t len = std::min(tile_cols, p.cols - col);
       for (std::size_t k = 0; k < n; ++k) {
         const Instr& ins = p.code[k];
         double* out = &storage[k * kTile];
@@ -241,7 +277,7 @@ void run_program(const Program& p, const Inputs& in, Sink&& sink) {
             reg[k] = out;
             break;
           case Instr::leaf: {
-            const double* base = blocks[ins.input]->data.data() + row * ins.sr + col * ins.sc;
+            const double* base = blocks[k]->data.data() + row * ins.sr + col * ins.sc;
             if (ins.sc == 1) {
               reg[k] = base;  // contiguous: read in place
             } else if (ins.sc == 0) {
@@ -296,7 +332,7 @@ const char* op_name(const ArrayNode& n) {
 
 TaskId Lowering::fused(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
   std::vector<TaskId> deps;
-  auto program = std::make_shared<const Program>(compile_chunk(*this, n, bi, bj, deps));
+  auto program = std::make_shared<const Program>(compile_chunk(*this, n, bi, bj, deps, owner(*n, bi, bj)));
   const double elements = static_cast<double>(program->rows * program->cols);
   return add(op_name(*n), chunk_token(*n, bi, bj), std::move(deps),
              [program](const Inputs& in) {
@@ -512,7 +548,7 @@ TaskId Lowering::reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj)
       continue;
     }
     std::vector<TaskId> deps;
-    auto program = std::make_shared<const Program>(compile_chunk(*this, x, i, j, deps));
+    auto program = std::make_shared<const Program>(compile_chunk(*this, x, i, j, deps, owner(*x, i, j)));
     ReduceSpec spec{op, axis, row_offs[i], col_offs[j], x->cols};
     const double elements = static_cast<double>(program->rows * program->cols);
     level.push_back(add(std::string(op_name(*x)) + "-" + "partial", token, std::move(deps),
