@@ -30,7 +30,8 @@ def rask(build, ranks, threads, *args):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run(command + [os.path.join(build, "bench", "bench_arrays"), *map(str, args)], env=env,
                          check=True, capture_output=True, text=True).stdout
-    rows = [dict(zip(l.split()[::2], l.split()[1::2])) for l in out.splitlines() if re.match(r"^\w+ seconds", l)]
+    # Lines "<mode> key value key value ...".
+    rows = [dict(zip(l.split()[1::2], l.split()[2::2])) for l in out.splitlines() if re.match(r"^\w+ seconds", l)]
     return rows
 
 
