@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     std::printf("x.sum() = %g\n", values[1].item());
     auto m = values[5].matrix();  // a.T().dot(a) as an Eigen matrix, no copy
     std::printf("gram %lld x %lld, symmetric %d\n", static_cast<long long>(m.rows()), static_cast<long long>(m.cols()),
-                (m - m.transpose()).norm() == 0.0);
+                (m - m.transpose()).norm() <= 1e-12 * m.norm());
     std::printf("u %lld x %lld, s %lld, v %lld x %lld\n", static_cast<long long>(values[7].shape[0]),
                 static_cast<long long>(values[7].shape[1]), static_cast<long long>(values[6].shape[0]),
                 static_cast<long long>(values[8].shape[0]), static_cast<long long>(values[8].shape[1]));
