@@ -25,16 +25,13 @@
 
 #include "rask/error.hpp"
 #include "rask/plan.hpp"
+#include "rask/dtype.hpp"
 #include "rask/serialize.hpp"
 
 namespace rask {
 
-/// Column types. Timestamps are int64 nanoseconds since 1970-01-01 (no time zone);
-/// missing timestamps (NaT) are INT64_MIN, missing floats NaN.
-enum class DType : std::uint8_t { float64, int64, boolean, timestamp, string };
-
-/// pandas' name of a dtype ("float64", "int64", "bool", "datetime64[ns]", "object").
-std::string dtype_name(DType dtype);
+// Column types are rask::DType (dtype.hpp); missing floats are NaN, missing timestamps
+// (NaT) INT64_MIN.
 
 /// read_csv's options, pandas' names and meanings.
 struct ReadCsvOptions {

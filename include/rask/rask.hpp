@@ -1,11 +1,16 @@
 #pragma once
 /// rask: Dask-style task graphs run as MPI batch jobs. The only include a program needs.
+#include "rask/array.hpp"
 #include "rask/delayed.hpp"
+#include "rask/dtype.hpp"
 #include "rask/error.hpp"
 #include "rask/execute.hpp"
 #include "rask/frame.hpp"
 #include "rask/graph.hpp"
+#include "rask/hdf5.hpp"
+#include "rask/linalg.hpp"
 #include "rask/plan.hpp"
+#include "rask/random.hpp"
 #include "rask/runtime.hpp"
 #include "rask/serialize.hpp"
 #include "rask/token.hpp"

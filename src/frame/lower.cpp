@@ -27,21 +27,6 @@
 
 namespace rask {
 
-std::string dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::float64:
-      return "float64";
-    case DType::int64:
-      return "int64";
-    case DType::boolean:
-      return "bool";
-    case DType::timestamp:
-      return "datetime64[ns]";
-    case DType::string:
-      return "object";
-  }
-  return "?";
-}
 
 std::size_t Column::size() const noexcept {
   return dtype == DType::float64 ? f64.size() : dtype == DType::string ? str.size() : i64.size();

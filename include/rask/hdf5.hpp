@@ -1,0 +1,37 @@
+#pragma once
+/// HDF5 input and output of arrays (parallel HDF5 built for Open MPI).
+///
+///     rask::Array a = rask::from_hdf5("in.h5", "/x", {300, 200});
+///     rask::to_hdf5("out.h5", {{"/y", y}, {"/s", s}});   // collective
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rask/array.hpp"
+#include "rask/error.hpp"
+
+namespace rask {
+
+/// An HDF5 file or dataset that cannot be read or written: missing, the wrong rank or
+/// type, an unwritable directory. The message names the file and the dataset and
+/// carries HDF5's own diagnostic. Every rank meets the same file, so it is collective.
+class Hdf5Error : public Error {
+ public:
+  explicit Hdf5Error(const std::string& m) : Error(m, true) {}
+};
+
+/// A lazy array over dataset `dataset` of file `path` (0-d, 1-d or 2-d; float, integer
+/// or bool), in chunks of the given size per dimension; each chunk is read by the rank
+/// that owns it, when a compute needs it. Every rank must call it (each reads the
+/// dataset's shape and type, so a missing file fails on every rank alike); no messages.
+Array from_hdf5(const std::string& path, const std::string& dataset, const Shape& chunks);
+
+/// Collective: computes `arrays` and writes each to its dataset of `path` in one
+/// parallel-HDF5 write, every rank writing the chunks it holds (a 0-d array is a scalar
+/// dataset; bool is written as h5py writes it). The file is written under a temporary
+/// name and renamed over `path` when complete, so a failed job leaves an older file
+/// untouched. Each dataset gets attributes shape, chunks, dtype, ranks, threads and
+/// rask_version. Groups in dataset names ("/a/b") are created.
+void to_hdf5(const std::string& path, const std::vector<std::pair<std::string, Array>>& arrays);
+
+}  // namespace rask

@@ -1,0 +1,50 @@
+#pragma once
+/// Distributed linear algebra on rask arrays, as dask.array.linalg.
+///
+///     auto [u, s, v] = rask::linalg::svd(a);   // a = u * diag(s) * v, as dask's svd
+///     auto [q, r] = rask::linalg::qr(a);
+///
+/// Tall-skinny arrays (one column of chunks, rows >= columns) factor by TSQR: LAPACK's
+/// Householder QR per chunk, the R factors stacked and factored again in a fixed tree
+/// over chunk indices (Demmel et al.), so results are bitwise the same at any rank and
+/// thread count. An array with more columns of chunks is rechunked to one. Only what a
+/// computed output needs runs: computing s alone forms no Q and no u. Building is local.
+#include <cstdint>
+
+#include "rask/array.hpp"
+
+namespace rask::linalg {
+
+/// Q (distributed like x, one column of chunks) and R (columns x columns, one chunk).
+struct QR {
+  Array q;
+  Array r;
+};
+
+/// x = u * diag(s) * v: u like x, s of length min(rows, columns), v square (dask's v,
+/// which is NumPy's vh).
+struct SVD {
+  Array u;
+  Array s;
+  Array v;
+};
+
+/// QR of a tall-skinny array by TSQR. Throws ShapeError for 0-d or 1-d arrays and for
+/// more columns than rows.
+QR tsqr(const Array& x);
+/// The same as tsqr (dask's qr is tsqr).
+QR qr(const Array& x);
+/// Singular value decomposition. A tall-skinny array (one column of chunks, rows >=
+/// columns): TSQR, then LAPACK's SVD of the small R. Any other 2-d array (square, wide,
+/// several columns of chunks; dask raises there): ScaLAPACK's PDGESVD on the chunks
+/// where they live, rechunked first to square blocks of the first row chunk's size if
+/// they are not regular. Computing such an svd is collective like any compute. u is
+/// rows x k, s has k values, v is k x columns, k = min(rows, columns). Throws ShapeError
+/// for 0-d or 1-d arrays.
+SVD svd(const Array& x);
+/// Randomized rank-k SVD (Halko, Martinsson and Tropp), as dask's svd_compressed: a
+/// Gaussian test matrix from `seed`, `n_power_iter` power iterations each followed by a
+/// QR; u is rows x k, s has k values, v is k x columns.
+SVD svd_compressed(const Array& x, std::int64_t k, int n_power_iter = 0, std::uint64_t seed = 0);
+
+}  // namespace rask::linalg

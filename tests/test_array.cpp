@@ -1,0 +1,409 @@
+// Arrays at every rank count: values against naive loops over the gathered inputs,
+// bitwise repeatability across chunkings, errors that name shapes and chunks.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include <rask/rask.hpp>
+
+namespace {
+
+using rask::Array;
+using rask::ArrayValue;
+using rask::Where;
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+Matrix gather(const Array& a) { return a.compute(Where::all).matrix(); }
+
+void expect_close(const Matrix& got, const Matrix& want, double rel = 1e-12) {
+  ASSERT_EQ(got.rows(), want.rows());
+  ASSERT_EQ(got.cols(), want.cols());
+  for (Eigen::Index r = 0; r < got.rows(); ++r)
+    for (Eigen::Index c = 0; c < got.cols(); ++c) {
+      const double g = got(r, c), w = want(r, c);
+      if (std::isnan(w)) {
+        EXPECT_TRUE(std::isnan(g)) << "at (" << r << ", " << c << ")";
+      } else {
+        EXPECT_LE(std::abs(g - w), rel * std::max(1.0, std::abs(w))) << "at (" << r << ", " << c << "): " << g
+                                                                       << " vs " << w;
+      }
+    }
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const rask::Error& e) {
+    EXPECT_TRUE(e.collective()) << e.what();
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Array, WorkshopLines) {
+  EXPECT_EQ(rask::ones({15}, {5}).sum().compute(Where::all).item(), 15.0);
+  ArrayValue s0 = rask::ones({15, 15}, {5, 5}).sum(0).compute(Where::all);
+  EXPECT_EQ(s0.shape, (rask::Shape{15}));
+  for (double v : s0.values) EXPECT_EQ(v, 15.0);
+  Array x = rask::random::randint(1, 10, {15, 15}, {5, 5}, 42);
+  EXPECT_EQ(x.dtype(), rask::DType::int64);
+  Matrix m = gather(x);
+  EXPECT_GE(m.minCoeff(), 1);
+  EXPECT_LE(m.maxCoeff(), 9);
+  expect_close(gather(x + x.T()), m + m.transpose());
+  Matrix product = m * (m.transpose().array() + 1).matrix();
+  expect_close(gather(x.dot(x.T() + 1)), product);
+  Matrix centered = product.array() - m.mean();
+  expect_close(gather(x.dot(x.T() + 1) - x.mean()), centered);
+  const double mean = centered.mean();
+  const double std = std::sqrt((centered.array() - mean).square().mean());
+  EXPECT_NEAR((x.dot(x.T() + 1) - x.mean()).std().compute(Where::all).item(), std, 1e-12 * std);
+}
+
+TEST(Array, RandomDoesNotDependOnChunks) {
+  // Keyed by (seed, element index): any chunking gives bitwise the same numbers.
+  for (auto make : {+[](rask::Shape c) { return rask::random::random({37, 23}, c, 9); },
+                    +[](rask::Shape c) { return rask::random::normal(1.0, 2.0, {37, 23}, c, 9); },
+                    +[](rask::Shape c) { return rask::random::randint(-5, 5, {37, 23}, c, 9); }}) {
+    Matrix a = gather(make({37, 23})), b = gather(make({5, 7})), c = gather(make({10, 1}));
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a, c);
+  }
+  Matrix u = gather(rask::random::uniform(2.0, 3.0, {200, 100}, {64, 64}, 1));
+  EXPECT_GE(u.minCoeff(), 2.0);
+  EXPECT_LT(u.maxCoeff(), 3.0);
+  EXPECT_NEAR(u.mean(), 2.5, 0.01);
+  Matrix n = gather(rask::random::normal(0.0, 1.0, {200, 100}, {64, 64}, 1));
+  EXPECT_NEAR(n.mean(), 0.0, 0.03);
+  EXPECT_NEAR(std::sqrt((n.array() - n.mean()).square().mean()), 1.0, 0.03);
+  EXPECT_NE(gather(rask::random::random({4, 4}, {2, 2}, 1)), gather(rask::random::random({4, 4}, {2, 2}, 2)));
+}
+
+TEST(Array, ElementwiseAndBroadcasting) {
+  Array a = rask::random::random({13, 11}, {4, 3}, 3);
+  Array b = rask::random::random({13, 11}, {4, 3}, 4);
+  Array row = rask::random::random({11}, {3}, 5);          // broadcasts as a row
+  Array col = rask::random::random({13, 1}, {4, 1}, 6);     // broadcasts as a column
+  Matrix A = gather(a), B = gather(b), R = gather(row), C = gather(col);
+  Matrix want(13, 11);
+  for (int r = 0; r < 13; ++r)
+    for (int c = 0; c < 11; ++c)
+      want(r, c) = std::pow(std::exp(A(r, c)) - 2 * B(r, c) / (R(0, c) + 1), 2) * std::sqrt(C(r, 0)) +
+                   std::log(A(r, c)) - std::abs(B(r, c) - 0.5);
+  Array e = rask::pow(rask::exp(a) - 2 * b / (row + 1), 2) * rask::sqrt(col) + rask::log(a) - rask::abs(b - 0.5);
+  expect_close(gather(e), want);
+  // A column against a 1-d array (a row): the outer broadcast.
+  Matrix outer = gather(col + rask::arange(13, 4));
+  ASSERT_EQ(outer.rows(), 13);
+  ASSERT_EQ(outer.cols(), 13);
+  for (int r = 0; r < 13; ++r)
+    for (int c = 0; c < 13; ++c) EXPECT_EQ(outer(r, c), C(r, 0) + c);
+  // Comparisons give bool, arithmetic on bool gives int.
+  Array lt = a < b;
+  EXPECT_EQ(lt.dtype(), rask::DType::boolean);
+  Matrix L = gather(lt);
+  for (int r = 0; r < 13; ++r)
+    for (int c = 0; c < 11; ++c) EXPECT_EQ(L(r, c), A(r, c) < B(r, c) ? 1.0 : 0.0);
+  EXPECT_EQ((lt + lt).dtype(), rask::DType::int64);
+  EXPECT_EQ(gather((a >= 0.5).sum()).value(), (A.array() >= 0.5).count());
+  // 0-d arrays: x - x.mean()
+  expect_close(gather(a - a.mean()), A.array() - A.mean());
+  // arange and full
+  Matrix ar = gather(rask::arange(3, 40, 4, 3));
+  for (int k = 0; k < ar.cols(); ++k) EXPECT_EQ(ar(0, k), 3 + 4 * k);
+  EXPECT_EQ(ar.cols(), 10);
+  expect_close(gather(rask::full({3, 4}, 2.5, {2, 2}) * rask::zeros({3, 4}, {2, 2}) + rask::ones({4}, {2})),
+               Matrix::Ones(3, 4));
+}
+
+TEST(Array, NanAndInfPropagateAsNumPy) {
+  Array z = rask::zeros({4, 4}, {2, 2});
+  Array nan = z / z;  // 0/0
+  Array inf = (z + 1) / z;
+  EXPECT_TRUE(std::isnan(nan.sum().compute(Where::all).item()));
+  EXPECT_TRUE(std::isinf(inf.sum().compute(Where::all).item()));
+  EXPECT_TRUE(std::isnan((inf - inf).mean().compute(Where::all).item()));
+  Array x = rask::arange(16, 5) * 1.0;
+  Array with_nan = x + rask::log(x - 7);  // NaN below 7, -inf at 7
+  EXPECT_TRUE(std::isnan(with_nan.max().compute(Where::all).item()));
+  EXPECT_TRUE(std::isnan(with_nan.min().compute(Where::all).item()));
+  EXPECT_EQ(with_nan.argmax().compute(Where::all).item(), 0);  // the first NaN, as NumPy
+}
+
+struct ReductionCase {
+  const char* name;
+  std::function<Array(const Array&, std::optional<int>, bool)> op;
+  std::function<double(const std::vector<double>&)> naive;
+};
+
+double naive_sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+double naive_mean(const std::vector<double>& v) { return naive_sum(v) / v.size(); }
+double naive_var(const std::vector<double>& v) {
+  double m = naive_mean(v), s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return s / v.size();
+}
+
+TEST(Array, ReductionsEveryAxisAgainstLoops) {
+  std::vector<ReductionCase> cases = {
+      {"sum", [](const Array& a, auto ax, bool k) { return a.sum(ax, k); }, naive_sum},
+      {"prod", [](const Array& a, auto ax, bool k) { return a.prod(ax, k); },
+       [](const std::vector<double>& v) { double p = 1; for (double x : v) p *= x; return p; }},
+      {"mean", [](const Array& a, auto ax, bool k) { return a.mean(ax, k); }, naive_mean},
+      {"var", [](const Array& a, auto ax, bool k) { return a.var(ax, k); }, naive_var},
+      {"std", [](const Array& a, auto ax, bool k) { return a.std(ax, k); },
+       [](const std::vector<double>& v) { return std::sqrt(naive_var(v)); }},
+      {"min", [](const Array& a, auto ax, bool k) { return a.min(ax, k); },
+       [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }},
+      {"max", [](const Array& a, auto ax, bool k) { return a.max(ax, k); },
+       [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }},
+      {"argmin", [](const Array& a, auto ax, bool k) { return a.argmin(ax, k); },
+       [](const std::vector<double>& v) { return double(std::min_element(v.begin(), v.end()) - v.begin()); }},
+      {"argmax", [](const Array& a, auto ax, bool k) { return a.argmax(ax, k); },
+       [](const std::vector<double>& v) { return double(std::max_element(v.begin(), v.end()) - v.begin()); }},
+  };
+  // Uneven edge chunks; values near 1 keep prod finite. The fused chain feeds the reduction.
+  Array base = rask::random::random({23, 17}, {5, 4}, 11);
+  Array x = (base + 1) * 0.5 + 0.5;
+  Matrix X = gather(x);
+  for (const auto& rc : cases) {
+    SCOPED_TRACE(rc.name);
+    std::vector<double> all(X.data(), X.data() + X.size());
+    ArrayValue none = rc.op(x, std::nullopt, false).compute(Where::all);
+    EXPECT_TRUE(none.shape.empty());
+    EXPECT_NEAR(none.item(), rc.naive(all), 1e-12 * std::max(1.0, std::abs(rc.naive(all))));
+    ArrayValue kept = rc.op(x, std::nullopt, true).compute(Where::all);
+    EXPECT_EQ(kept.shape, (rask::Shape{1, 1}));
+    for (int axis : {0, 1, -1}) {
+      const int ax = axis < 0 ? axis + 2 : axis;
+      ArrayValue r = rc.op(x, axis, false).compute(Where::all);
+      ArrayValue k = rc.op(x, axis, true).compute(Where::all);
+      EXPECT_EQ(r.shape, (rask::Shape{ax == 0 ? 17 : 23}));
+      EXPECT_EQ(k.shape, (ax == 0 ? rask::Shape{1, 17} : rask::Shape{23, 1}));
+      EXPECT_EQ(r.values, k.values);
+      for (int idx = 0; idx < (ax == 0 ? 17 : 23); ++idx) {
+        std::vector<double> line;
+        for (int t = 0; t < (ax == 0 ? 23 : 17); ++t) line.push_back(ax == 0 ? X(t, idx) : X(idx, t));
+        EXPECT_NEAR(r.values[idx], rc.naive(line), 1e-12 * std::max(1.0, std::abs(rc.naive(line))));
+      }
+    }
+  }
+  // 1-d arrays: axis 0 is the only axis.
+  Array v = rask::random::random({29}, {6}, 2);
+  Matrix V = gather(v);
+  EXPECT_NEAR(v.sum(0).compute(Where::all).item(), V.sum(), 1e-12);
+  EXPECT_EQ(v.argmax(0).compute(Where::all).item(), double(std::max_element(V.data(), V.data() + 29) - V.data()));
+}
+
+TEST(Array, ReductionsAreBitwiseTheSameForAnyChunkOrder) {
+  // The tree is over chunk indices: recomputing gives the same bits, and the mean of
+  // an integer array is exact.
+  Array x = rask::random::normal(3.0, 2.0, {300, 200}, {64, 48}, 5);
+  const double a = x.std().compute(Where::all).item();
+  const double b = x.std().compute(Where::all).item();
+  EXPECT_EQ(a, b);
+  Array i = rask::arange(1000, 7);
+  EXPECT_EQ(i.mean().compute(Where::all).item(), 499.5);
+  EXPECT_EQ(i.sum().dtype(), rask::DType::int64);
+  EXPECT_EQ(i.mean().dtype(), rask::DType::float64);
+}
+
+TEST(Array, DotEveryShape) {
+  Array a = rask::random::random({17, 13}, {5, 4}, 1);
+  Array b = rask::random::random({13, 9}, {4, 3}, 2);
+  Array v = rask::random::random({13}, {4}, 3);
+  Array w = rask::random::random({17}, {5}, 4);
+  Matrix A = gather(a), B = gather(b), V = gather(v), W = gather(w);
+  auto naive = [](const Matrix& l, const Matrix& r) {
+    Matrix out = Matrix::Zero(l.rows(), r.cols());
+    for (int i = 0; i < l.rows(); ++i)
+      for (int j = 0; j < r.cols(); ++j)
+        for (int k = 0; k < l.cols(); ++k) out(i, j) += l(i, k) * r(k, j);
+    return out;
+  };
+  expect_close(gather(a.dot(b)), naive(A, B));
+  expect_close(gather(a.T().dot(a)), naive(A.transpose(), A));
+  expect_close(gather(a.dot(a.T())), naive(A, A.transpose()));
+  EXPECT_EQ(a.dot(v).shape(), (rask::Shape{17}));
+  expect_close(gather(a.dot(v)), naive(A, V.transpose()).transpose());
+  expect_close(gather(w.dot(a)), naive(W, A));
+  EXPECT_NEAR(v.dot(v).compute(Where::all).item(), V.squaredNorm(), 1e-12);
+  // Products feed elementwise chains and reductions.
+  expect_close(gather((a.dot(b) * 2).sum(0)), naive(A, B).colwise().sum() * 2);
+}
+
+TEST(Array, RechunkAndSlicing) {
+  Array x = rask::random::random({19, 14}, {5, 4}, 8);
+  Matrix X = gather(x);
+  Array y = x.rechunk({7, 6});
+  EXPECT_EQ(y.chunks(), (rask::ChunkSizes{{7, 7, 5}, {6, 6, 2}}));
+  EXPECT_EQ(gather(y), X);
+  EXPECT_EQ(gather(x.rechunk(rask::ChunkSizes{{19}, {1, 13}})), X);
+  Array s = x(rask::Slice{2, 17, 3}, rask::Slice{-10, 100, 2});
+  Matrix S = gather(s);
+  ASSERT_EQ(S.rows(), 5);
+  ASSERT_EQ(S.cols(), 5);
+  for (int r = 0; r < 5; ++r)
+    for (int c = 0; c < 5; ++c) EXPECT_EQ(S(r, c), X(2 + 3 * r, 4 + 2 * c));
+  Matrix rows = gather(x(rask::Slice{.start = 3, .stop = 4}));
+  EXPECT_EQ(rows, X.row(3));
+  Array v = rask::arange(30, 7);
+  Matrix tail = gather(v(rask::Slice{.start = -5}));
+  for (int k = 0; k < 5; ++k) EXPECT_EQ(tail(0, k), 25 + k);
+  EXPECT_EQ(gather(x(rask::Slice{5, 5})).size(), 0);
+}
+
+TEST(Array, PersistKeepsChunksAndIsReused) {
+  Array x = rask::random::random({40, 40}, {10, 10}, 3);
+  Matrix X = gather(x);
+  Array p = x.persist();
+  EXPECT_EQ(p.shape(), x.shape());
+  EXPECT_EQ(gather(p), X);
+  expect_close(gather((p + p.T()).sum(0)), (X + X.transpose()).colwise().sum());
+  // A persisted expression serializes and deserializes while it lives.
+  Array back = Array::deserialize((p * 2).serialize());
+  EXPECT_EQ(gather(back), 2 * X);
+}
+
+TEST(Array, ExpressionSerializesSmallAndRoundTrips) {
+  Array r = rask::random::random({1000000, 500}, {500, 500}, 7);
+  Array e = ((r + 1) * 2 - r.mean()).std(0);
+  rask::Bytes bytes = e.serialize();
+  EXPECT_LT(bytes.size(), 400u) << "4000 chunks must not cost bytes per chunk";
+  Array back = Array::deserialize(bytes);
+  EXPECT_EQ(back.token(), e.token());
+  EXPECT_EQ(back.shape(), e.shape());
+  EXPECT_EQ(back.chunks(), e.chunks());
+  Array x = rask::random::randint(1, 10, {15, 15}, {5, 5}, 42);
+  Array y = (x.dot(x.T() + 1) - x.mean()).std();
+  Array y2 = Array::deserialize(y.serialize());
+  EXPECT_EQ(y2.compute(Where::all).item(), y.compute(Where::all).item());
+  auto [u, s, v] = rask::linalg::svd(rask::random::random({60, 6}, {20, 6}, 1));
+  EXPECT_EQ(gather(Array::deserialize(s.serialize())), gather(s));
+  rask::Bytes junk = {std::byte{1}, std::byte{2}};
+  EXPECT_THROW(Array::deserialize(junk), rask::SerializeError);
+  bytes.resize(bytes.size() / 2);
+  EXPECT_THROW(Array::deserialize(bytes), rask::SerializeError);
+}
+
+TEST(Array, ShapeErrorsNameShapesAndChunks) {
+  Array a = rask::ones({15, 15}, {5, 5});
+  Array b = rask::ones({10, 15}, {5, 5});
+  Array c = rask::ones({15, 15}, {3, 5});
+  EXPECT_EQ(error_of([&] { (void)(a + b); }),
+            "add: shapes cannot be broadcast together: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (10, 15) "
+            "chunks ((5, 5), (5, 5, 5)); rechunk one operand to the other's chunks (x.rechunk(...)) or fix the shapes");
+  EXPECT_EQ(error_of([&] { (void)(a * c); }),
+            "multiply: chunks differ: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (15, 15) chunks ((3, 3, 3, "
+            "3, 3), (5, 5, 5)); rechunk one operand to the other's chunks (x.rechunk(...)) or fix the shapes");
+  EXPECT_EQ(error_of([&] { (void)a.dot(b); }),
+            "dot: shapes are not aligned: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (10, 15) chunks ((5, 5), "
+            "(5, 5, 5)); the left operand's last axis must match the right operand's first axis in length and chunks "
+            "(rechunk one of them)");
+  EXPECT_EQ(error_of([&] { (void)a.dot(c); }).substr(0, 25), "dot: inner chunks differ:");
+  EXPECT_EQ(error_of([&] { (void)a.sum(2); }),
+            "sum: axis 2 is out of bounds for an array of dimension 2 (shape (15, 15))");
+  EXPECT_EQ(error_of([&] { (void)rask::ones({4, 4}, {2}); }),
+            "full: chunks (2,) do not match shape (4, 4): give one chunk size per dimension");
+  EXPECT_EQ(error_of([&] { (void)rask::ones({4, 4}, {0, 2}); }), "full: chunk size must be positive, got 0");
+  EXPECT_EQ(error_of([&] { (void)rask::random::randint(5, 5, {4}, {2}, 1); }),
+            "randint: high (5) must be greater than low (5)");
+  EXPECT_EQ(error_of([&] { (void)a.rechunk(rask::ChunkSizes{{5, 5}, {15}}); }),
+            "rechunk of rask.Array<shape=(15, 15), chunks=((5, 5, 5), (5, 5, 5)), dtype=float64>: chunks sum to 10 but "
+            "the axis has 15 elements");
+  EXPECT_EQ(error_of([&] { (void)a(rask::Slice{0, 5, -1}); }),
+            "slicing rows of rask.Array<shape=(15, 15), chunks=((5, 5, 5), (5, 5, 5)), dtype=float64>: slice step must "
+            "be positive, got -1");
+  EXPECT_EQ(error_of([&] { (void)rask::linalg::tsqr(rask::ones({4, 9}, {4, 9})); }),
+            "tsqr: shape (4, 9) chunks ((4,), (9,)) has more columns than rows; TSQR factors tall-skinny arrays (factor "
+            "x.T() instead)");
+  EXPECT_EQ(error_of([&] { (void)rask::ones({0}, {3}).max(); }),
+            "max: zero-size array (shape (0,)) has no identity for this reduction");
+}
+
+TEST(Linalg, TsqrAndSvdAreAccurate) {
+  // Uneven chunks, a chunk shorter than the width (merged), and many tree levels.
+  for (auto [rows, cols, chunk] : {std::tuple{300, 8, 20}, std::tuple{1000, 40, 45}, std::tuple{90, 30, 90}}) {
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) + " in " + std::to_string(chunk));
+    Array a = rask::random::random({rows, cols}, {chunk, cols}, 21) + rask::random::normal(0, 1, {rows, cols}, {chunk, cols}, 3);
+    Matrix A = gather(a);
+    auto [q, r] = rask::linalg::qr(a);
+    auto qr = rask::compute({q, r}, Where::all);
+    Matrix Q = qr[0].matrix(), R = qr[1].matrix();
+    EXPECT_LE((Q * R - A).norm() / A.norm(), 1e-12);
+    EXPECT_LE((Q.transpose() * Q - Matrix::Identity(cols, cols)).norm(), 1e-12);
+    EXPECT_LE(R.triangularView<Eigen::StrictlyLower>().toDenseMatrix().norm(), 0.0);
+    auto [u, s, v] = rask::linalg::svd(a);
+    auto usv = rask::compute({u, s, v}, Where::all);
+    Matrix U = usv[0].matrix(), V = usv[2].matrix();
+    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+    EXPECT_LE((U.transpose() * U - Matrix::Identity(cols, cols)).norm(), 1e-12);
+    EXPECT_LE((V * V.transpose() - Matrix::Identity(cols, cols)).norm(), 1e-12);
+    // Singular values against Eigen's own SVD of the gathered matrix.
+    Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+    for (int k = 0; k < cols; ++k) EXPECT_NEAR(S(k), reference.singularValues()(k), 1e-12 * S(0));
+    // s alone gives the same numbers without forming u.
+    EXPECT_EQ(gather(s).row(0).transpose(), S);
+  }
+}
+
+TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
+  // dask raises on svd(x.dot(x.T)); rask hands the block-cyclic chunks to PDGESVD.
+  Array x = rask::random::random({90, 40}, {20, 20}, 4);
+  Array a = x.dot(x.T()) + rask::random::normal(0, 1, {90, 90}, {20, 20}, 5);
+  Array wide = rask::random::random({30, 70}, {20, 20}, 6);
+  for (const Array& m : {a, wide}) {
+    SCOPED_TRACE(m.describe());
+    Matrix A = gather(m);
+    auto [u, s, v] = rask::linalg::svd(m);
+    const Eigen::Index k = std::min(A.rows(), A.cols());
+    auto usv = rask::compute({u, s, v}, Where::all);
+    Matrix U = usv[0].matrix(), V = usv[2].matrix();
+    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+    ASSERT_EQ(U.cols(), k);
+    ASSERT_EQ(V.rows(), k);
+    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+    EXPECT_LE((U.transpose() * U - Matrix::Identity(k, k)).norm(), 1e-12);
+    EXPECT_LE((V * V.transpose() - Matrix::Identity(k, k)).norm(), 1e-12);
+    Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(S(j), reference.singularValues()(j), 1e-12 * S(0));
+    // s alone: PDGESVD without vectors, the same values to rounding.
+    Matrix s_only = gather(s);
+    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0));
+  }
+  // Uneven chunks are made regular first.
+  Array uneven = rask::random::random({50, 50}, {20, 20}, 7).rechunk(rask::ChunkSizes{{20, 10, 20}, {50}});
+  Matrix B = gather(uneven);
+  Eigen::BDCSVD<Eigen::MatrixXd> reference(B);
+  Matrix s = gather(rask::linalg::svd(uneven.rechunk(rask::ChunkSizes{{20, 10, 20}, {25, 25}})).s);
+  for (int j = 0; j < 50; ++j) EXPECT_NEAR(s(0, j), reference.singularValues()(j), 1e-12 * s(0, 0));
+}
+
+TEST(Linalg, SvdCompressedFindsALowRankMatrix) {
+  // A rank-5 matrix: the rank-5 approximation is exact.
+  Array left = rask::random::normal(0, 1, {400, 5}, {100, 5}, 1);
+  Array right = rask::random::normal(0, 1, {5, 60}, {5, 20}, 2);
+  Array a = left.dot(right).rechunk({100, 30});
+  Matrix A = gather(a);
+  auto [u, s, v] = rask::linalg::svd_compressed(a, 5, 2, 7);
+  auto usv = rask::compute({u, s, v}, Where::all);
+  Matrix U = usv[0].matrix(), V = usv[2].matrix();
+  Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+  EXPECT_EQ(U.rows(), 400);
+  EXPECT_EQ(U.cols(), 5);
+  EXPECT_EQ(V.rows(), 5);
+  EXPECT_EQ(V.cols(), 60);
+  EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-10);
+  Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+  for (int k = 0; k < 5; ++k) EXPECT_NEAR(S(k), reference.singularValues()(k), 1e-10 * S(0));
+}
+
+}  // namespace
