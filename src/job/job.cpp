@@ -541,6 +541,8 @@ void cap_library_threads(int threads) {
   MPI_Comm_free(&node);
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const std::string per = std::to_string(std::max(1, cores / std::max(1, ranks_here * threads)));
+  // Debian's h5py loads its Open MPI build (the HDF5 rask links) only when it sees MPI.
+  setenv("H5PY_ALWAYS_USE_MPI", "1", 0);
   for (const char* name : {"OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"})
     setenv(name, per.c_str(), 0);
 }
