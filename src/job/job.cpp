@@ -336,7 +336,9 @@ std::string unpicklable_task(py::handle dumps, py::list records) {
     try {
       dumps(record);
     } catch (py::error_already_set& e) {
-      return py::str(record[py::int_(0)]).cast<std::string>() + ": " + e.what();
+      std::string type = py::str(e.type().attr("__name__"));
+      return py::str(record[py::int_(0)]).cast<std::string>() + "' cannot be sent to the other ranks: its function or "
+             "arguments cannot be pickled (" + type + ": " + py::str(e.value()).cast<std::string>() + ")";
     }
   }
   return "";
@@ -366,12 +368,10 @@ py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
       payload = py::bytes(dumps(py::make_tuple(records, out_pos), 5)).cast<std::string>();
     } catch (py::error_already_set& e) {
       std::string culprit = unpicklable_task(dumps, records);
-      PyErr_SetString(PyExc_TypeError,
-                      ("cannot send the graph to the other ranks: task '" +
-                       (culprit.empty() ? std::string("?': ") + e.what() : culprit) +
-                       " (the task's function and arguments travel pickled; make them picklable, or "
-                       "create the unpicklable object inside the task)")
-                          .c_str());
+      if (culprit.empty()) throw;
+      PyErr_SetString(PyExc_TypeError, ("task '" + culprit +
+                                        "; make them picklable, or create the object inside the task")
+                                           .c_str());
       throw py::error_already_set();
     }
   }
@@ -519,16 +519,26 @@ def run_script(path):
             return e.code
         print(e.code, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        traceback.print_exc()
-        return 130
     except BaseException as e:
-        # Python's own report, without this function's frame.
-        traceback.print_exception(type(e), e, e.__traceback__.tb_next)
-        return 1
+        report(e)
+        return 130 if isinstance(e, KeyboardInterrupt) else 1
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+
+def report(e):
+    # Python's own report, without the frames of rask's modules and of this runner:
+    # the script's lines are what the user can act on.
+    import sys, traceback
+    def trim(te):
+        te.stack = traceback.StackSummary.from_list(
+            [f for f in te.stack if not f.filename.startswith(("<rask>", "<frozen importlib", "<string>"))])
+        for inner in (te.__cause__, te.__context__):
+            if inner is not None:
+                trim(inner)
+    te = traceback.TracebackException(type(e), e, e.__traceback__)
+    trim(te)
+    sys.stderr.write("".join(te.format()))
 )py";
 
 // NumPy's BLAS would start a thread per core in every rank and every task thread; cap

@@ -35,7 +35,7 @@ void encode(const Value& v, Writer& w) {
   }
   PyObject* dumps = cached_attr(g_dumps, "cloudpickle", "dumps");
   PyObject* bytes = dumps ? PyObject_CallFunction(dumps, "Oi", value.ref->object, 5) : nullptr;
-  if (!bytes) throw std::runtime_error(take_python_error());
+  if (!bytes) throw std::runtime_error(take_python_error(false));
   char* data = nullptr;
   Py_ssize_t size = 0;
   PyBytes_AsStringAndSize(bytes, &data, &size);
@@ -101,11 +101,24 @@ TaskGil::TaskGil() {
 
 TaskGil::~TaskGil() { PyGILState_Release(state_); }
 
-std::string take_python_error() {
+std::string take_python_error(bool traceback) {
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   PyErr_Fetch(&type, &value, &tb);
   if (!type) return "unknown Python error";
   PyErr_NormalizeException(&type, &value, &tb);
+  if (!traceback) {
+    // Only "Type: message": pickling's own frames would not help the user.
+    std::string text = reinterpret_cast<PyTypeObject*>(type)->tp_name;
+    if (PyObject* str = PyObject_Str(value)) {
+      if (const char* s = PyUnicode_AsUTF8(str)) text += std::string(": ") + s;
+      Py_DECREF(str);
+    }
+    PyErr_Clear();
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return text;
+  }
   if (tb) PyException_SetTraceback(value, tb);
   std::string text;
   PyObject* format = cached_attr(g_format_exception, "traceback", "format_exception");

@@ -55,8 +55,8 @@ class TaskGil {
   PyGILState_STATE state_;
 };
 
-/// The pending Python error as Python prints it ("Traceback ...\nType: message"),
-/// cleared. Needs the GIL and a pending error.
-std::string take_python_error();
+/// The pending Python error, cleared: "Type: message", then with `traceback` Python's
+/// own report of where it was raised. Needs the GIL and a pending error.
+std::string take_python_error(bool traceback = true);
 
 }  // namespace rask::job

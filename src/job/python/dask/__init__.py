@@ -1,8 +1,9 @@
 """rask's stand-in for Dask under `rask run`: the same names, backed by the MPI job."""
 import rask as _rask_py
-from rask import compute, delayed, persist, visualize  # noqa: F401
 
 from . import config  # noqa: F401
+from . import delayed as _delayed_module  # noqa: F401  (loaded first, so that...)
+from rask import compute, delayed, persist, visualize  # noqa: F401,E402  (...dask.delayed is the function, as in Dask)
 
 __version__ = "2022.12.1+rask"
 

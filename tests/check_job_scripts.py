@@ -1,0 +1,87 @@
+"""Conformance: every job script under jobs/ and tests/jobs/ runs under Dask (this
+Python, Debian's python3-dask) and under `rask run` at 1, 2 and 4 ranks (1 and 2
+threads); the printed outputs, and the HDF5 files the scripts write, must be equal."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+from harness import Checks
+
+checks = Checks(__doc__)
+build = checks.build
+source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+rask = os.path.join(build, "rask")
+
+tmp = tempfile.TemporaryDirectory()
+minute = os.path.join(tmp.name, "minute")
+subprocess.run([f"{build}/inputs/rask-gen-minute", "--out", minute, "--symbols", "aig", "--start", "2010-01-04",
+                "--days", "8", "--seed", "7"], check=True, capture_output=True)
+
+
+def h5_contents(path):
+    with h5py.File(path, "r") as f:
+        return {name: np.array(f[name]) for name in f}
+
+
+# (script, arguments; {work} is a fresh directory per run, {minute} the generated bars)
+scripts = [
+    ("jobs/delayed_cartesian.py", ["0.02"]),
+    ("jobs/futures_cartesian.py", ["0.02"]),
+    ("jobs/client_cartesian.py", ["0.02"]),
+    ("jobs/delayed_inc_add.py", ["0.01"]),
+    ("jobs/delayed_loop.py", ["0.01"]),
+    ("jobs/daily_spread.py", ["{minute}/aig", "{work}/spreads.h5"]),
+    ("tests/jobs/delayed_semantics.py", ["{work}"]),
+    ("tests/jobs/client_semantics.py", []),
+]
+
+for script, args in scripts:
+    path = os.path.join(source, script)
+    work = tempfile.mkdtemp(dir=tmp.name)
+    argv = [a.format(work=work, minute=minute) for a in args]
+    dask_run = subprocess.run([sys.executable, path, *argv], capture_output=True, text=True, timeout=300,
+                              cwd=work)
+    checks.check(f"{script} runs under Dask", dask_run.returncode == 0, dask_run.stderr)
+    dask_h5 = h5_contents(os.path.join(work, "spreads.h5")) if "spreads" in " ".join(argv) else None
+    for ranks, threads in ((1, 2), (2, 1), (4, 1)):
+        work = tempfile.mkdtemp(dir=tmp.name)
+        argv = [a.format(work=work, minute=minute) for a in args]
+        r = checks.run(rask, ["run", path, *argv], ranks=ranks, threads=threads, timeout=300)
+        name = f"{script} at {ranks} rank(s) x {threads} thread(s)"
+        checks.check(f"{name}: exit 0", r.returncode == 0, r.stderr)
+        checks.check(f"{name}: same output as Dask", r.stdout == dask_run.stdout and r.stdout != "",
+                     f"rask:\n{r.stdout}\nDask:\n{dask_run.stdout}")
+        checks.check(f"{name}: one summary line", r.stderr.count("rask: done:") == 1, r.stderr)
+        if dask_h5 is not None:
+            rask_h5 = h5_contents(os.path.join(work, "spreads.h5"))
+            same = rask_h5.keys() == dask_h5.keys() and all(np.array_equal(rask_h5[k], dask_h5[k]) for k in dask_h5)
+            checks.check(f"{name}: same HDF5 datasets as Dask", same, f"{rask_h5} vs {dask_h5}")
+
+# The spreads against pandas directly, on the same files (an independent computation).
+import glob
+import pandas as pd
+
+work = tempfile.mkdtemp(dir=tmp.name)
+r = checks.run(rask, ["run", os.path.join(source, "jobs/daily_spread.py"), f"{minute}/aig", f"{work}/s.h5"], ranks=2)
+got = h5_contents(f"{work}/s.h5")
+files = sorted(glob.glob(f"{minute}/aig/*.csv"))
+want = [pd.read_csv(f)["high"].max() - pd.read_csv(f)["low"].min() for f in files]
+checks.check("daily spreads equal pandas' on the same files", np.allclose(got["spread"], want, rtol=0, atol=1e-12),
+             f"{got} vs {want}")
+checks.check("no temporary file left", sorted(os.listdir(work)) == ["s.h5"], str(os.listdir(work)))
+
+# One rank alone works without mpirun, and h5py in a job is the Open MPI build.
+with open(os.path.join(tmp.name, "h5.py"), "w") as f:
+    f.write("import h5py\nprint('mpi', h5py.get_config().mpi)\n")
+alone = subprocess.run([rask, "run", os.path.join(tmp.name, "h5.py")], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+checks.check("rask run without mpirun; h5py is the MPI build", alone.returncode == 0 and alone.stdout == "mpi True\n",
+             alone.stdout + alone.stderr)
+r = checks.run(rask, ["run", os.path.join(tmp.name, "h5.py")], ranks=2)
+checks.check("h5py is the MPI build at 2 ranks", r.returncode == 0 and r.stdout == "mpi True\n", r.stdout + r.stderr)
+
+checks.finish()
