@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <chrono>
 #include <cstdio>
@@ -90,6 +92,58 @@ struct Job {
 };
 Job* g_job = nullptr;
 thread_local bool t_in_task = false;
+
+// Signals. Inside a compute, SIGINT (Ctrl-C reaches every rank of the terminal's process
+// group) stops the compute as SIGTERM does, through the Runtime's handler; outside one,
+// SIGTERM ends the rank as it would without rask and SIGINT goes to Python's handler on
+// rank 0 (KeyboardInterrupt in the script).
+std::atomic<bool> g_in_compute{false};
+std::atomic<bool> g_got_sigint{false};
+struct sigaction g_previous_term {}, g_previous_int {};
+int g_signal_rank = 0;
+
+void call_previous(const struct sigaction& previous, int sig) {
+  if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+    previous.sa_handler(sig);
+    return;
+  }
+  if (previous.sa_handler == SIG_IGN) return;
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+extern "C" void on_job_signal(int sig) {
+  if (g_in_compute.load()) {
+    if (sig == SIGINT) g_got_sigint.store(true);
+    call_previous(g_previous_term, SIGTERM);  // the Runtime's: a failure every rank agrees on
+    return;
+  }
+  if (sig == SIGTERM && g_signal_rank == 0) {
+    const char text[] = "rask: received SIGTERM (the job's time limit, or scancel); stopping every rank\n";
+    ssize_t ignored = write(STDERR_FILENO, text, sizeof text - 1);
+    (void)ignored;
+  }
+  call_previous(sig == SIGINT ? g_previous_int : g_previous_term, sig);
+}
+
+/// Installs on_job_signal for SIGTERM and SIGINT; restores the previous handlers.
+class SignalScope {
+ public:
+  explicit SignalScope(int rank) {
+    g_signal_rank = rank;
+    struct sigaction action {};
+    action.sa_handler = on_job_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, &g_previous_term);
+    sigaction(SIGINT, &action, &g_previous_int);
+  }
+  ~SignalScope() {
+    sigaction(SIGTERM, &g_previous_term, nullptr);
+    sigaction(SIGINT, &g_previous_int, nullptr);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+};
 
 // Rank 0: tells every rank what comes next.
 // Nonblocking, as the other ranks receive it: a blocking and a nonblocking broadcast do
@@ -273,11 +327,13 @@ std::vector<Value> run_compute(BuiltGraph& built) {
   ++job.computes;
   std::vector<Value> results;
   std::exception_ptr error;
+  g_in_compute.store(true);
   try {
     results = job.runtime.compute(built.graph, built.outputs, Where::root);
   } catch (...) {
     error = std::current_exception();
   }
+  g_in_compute.store(false);
   const ExecStats& exec = job.runtime.last_stats();
   job.stats.computes += 1;
   job.stats.tasks += exec.tasks_run;
@@ -402,6 +458,10 @@ py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
   } catch (const Error& e) {
     drain_deferred();
     if (!e.collective()) throw;
+    if (g_got_sigint.exchange(false)) {  // Ctrl-C on this rank: what Python would raise
+      PyErr_SetNone(PyExc_KeyboardInterrupt);
+      throw py::error_already_set();
+    }
     raise_in_python(e);
   }
   drain_deferred();
@@ -721,6 +781,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
       state.run_helper = rask_py.attr("_run");
       state.identity = rask_py.attr("_identity");
     }
+    SignalScope signals(state.rank);
     check(MPI_Barrier(state.comm.get()), "MPI_Barrier");
     state.start = MPI_Wtime();
     if (state.rank == 0) {
