@@ -165,7 +165,7 @@ class Client:
         pass
 
     def run(self, func, *args, **kwargs):
-        raise unsupported("Client.run")
+        raise unsupported("dask.distributed.Client.run")
 
     def close(self, timeout=None):
         self.status = "closed"
