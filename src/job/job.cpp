@@ -197,6 +197,22 @@ struct BuiltGraph {
 
 Value run_task(PyObject* record, TaskId id, const Inputs& inputs);
 
+/// Pauses Python's cyclic garbage collector while a graph is pickled, unpickled or
+/// built: 10^5 new tuples would trigger collections that scan them all, for nothing
+/// (records hold no cycles). Needs the GIL.
+class GcPause {
+ public:
+  GcPause() : was_enabled_(PyGC_Disable()) {}
+  ~GcPause() {
+    if (was_enabled_) PyGC_Enable();
+  }
+  GcPause(const GcPause&) = delete;
+  GcPause& operator=(const GcPause&) = delete;
+
+ private:
+  int was_enabled_;
+};
+
 // Needs the GIL. Collective use: every rank builds the same graph from the same records.
 std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<TaskId>& out_pos) {
   auto built = std::make_unique<BuiltGraph>();
@@ -419,6 +435,7 @@ py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
   }
   std::string payload;
   if (job.size > 1) {
+    GcPause gc_pause;
     py::object dumps = py::module_::import("cloudpickle").attr("dumps");
     try {
       payload = py::bytes(dumps(py::make_tuple(records, out_pos), 5)).cast<std::string>();
@@ -430,22 +447,28 @@ py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
                                            .c_str());
       throw py::error_already_set();
     }
+    py::gil_scoped_release release;
+    send_command({Kind::compute, static_cast<std::int64_t>(payload.size())});
+    broadcast_bytes(payload);
   }
+  // Built while the other ranks unpickle their copy.
   std::unique_ptr<BuiltGraph> built;
   std::string build_error;
-  try {
-    built = build_graph(records, out_pos);
-  } catch (py::error_already_set& e) {
-    build_error = e.what();
-  } catch (const std::exception& e) {
-    build_error = e.what();
+  {
+    GcPause gc_pause;
+    try {
+      built = build_graph(records, out_pos);
+    } catch (py::error_already_set& e) {
+      build_error = e.what();
+    } catch (const std::exception& e) {
+      build_error = e.what();
+    }
   }
   std::vector<Value> results;
   try {
     py::gil_scoped_release release;
+    std::string().swap(payload);
     if (job.size > 1) {
-      send_command({Kind::compute, static_cast<std::int64_t>(payload.size())});
-      broadcast_bytes(payload);
       agree_on_build(build_error);
     } else if (!build_error.empty()) {
       throw Error("rank 0 could not load the graph: " + build_error, true);
@@ -498,6 +521,7 @@ int serve() {
     std::string build_error;
     {
       py::gil_scoped_acquire gil;
+      GcPause gc_pause;
       try {
         py::object loads = py::module_::import("pickle").attr("loads");
         py::tuple graph = loads(py::bytes(payload));

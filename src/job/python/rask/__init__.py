@@ -10,6 +10,7 @@ import itertools
 import operator
 import sys
 import uuid
+from types import FunctionType as _FunctionType
 
 import _rask
 
@@ -77,6 +78,8 @@ class _Template:
     def top(self, arg):
         if isinstance(arg, Delayed):
             return self.ref(arg)
+        if isinstance(arg, DelayedLeaf):
+            return arg._callable
         if isinstance(arg, _Future):
             return self.ref(arg._delayed)
         if type(arg) in _COLLECTIONS:
@@ -90,6 +93,8 @@ class _Template:
         # Returns `arg` itself when nothing in it is delayed.
         if isinstance(arg, Delayed):
             return self.ref(arg)
+        if isinstance(arg, DelayedLeaf):
+            return arg._callable
         if isinstance(arg, _Future):
             return self.ref(arg._delayed)
         t = type(arg)
@@ -138,18 +143,20 @@ def _apply(func, args, kwargs):
     return func(*args, **kwargs)
 
 
-class Delayed:
-    """A lazy value: the result of a task. Built by ``delayed``; see Dask's Delayed."""
-    __slots__ = ("_key", "_func", "_args", "_kwargs", "_deps", "_nested", "_length", "_pure", "__weakref__")
+class _DelayedFields:
+    __slots__ = ("_key", "_func", "_args", "_kwargs", "_deps", "_nested", "_length")
 
-    def __init__(self, key, func, args, kwargs, deps, nested, length=None):
-        object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "_func", func)
-        object.__setattr__(self, "_args", args)
-        object.__setattr__(self, "_kwargs", kwargs)
-        object.__setattr__(self, "_deps", deps)
-        object.__setattr__(self, "_nested", nested)
-        object.__setattr__(self, "_length", length)
+
+class Delayed(_DelayedFields):
+    """A lazy value: the result of a task. Built by ``delayed``; see Dask's Delayed.
+    Immutable, as in Dask."""
+    __slots__ = ()
+
+    def __new__(cls, key, func, args, kwargs, deps, nested, length=None):
+        return _NewDelayed(key, func, args, kwargs, deps, nested, length)
+
+    def __init__(self, *args):
+        pass  # __new__ made it
 
     @property
     def key(self):
@@ -223,6 +230,22 @@ class Delayed:
                         "pass it as an argument of the delayed call instead")
 
 
+class _NewDelayed(_DelayedFields):
+    """Builds a Delayed: fields set without Delayed's immutability check, then the
+    object becomes a Delayed (a graph of 10^5 calls makes 10^5 of these)."""
+    __slots__ = ()
+
+    def __init__(self, key, func, args, kwargs, deps, nested, length=None):
+        self._key = key
+        self._func = func
+        self._args = args
+        self._kwargs = kwargs
+        self._deps = deps
+        self._nested = nested
+        self._length = length
+        self.__class__ = Delayed
+
+
 def _binary(op, name):
     def forward(self, other):
         return _call(op, name, True, None, None, (self, other), None)
@@ -273,6 +296,31 @@ class _KeyOf:
 
 def _call(func, name, pure, nout, key, args, kwargs):
     """A Delayed for ``func(*args, **kwargs)``."""
+    deps = []
+    targs = []
+    nested = False
+    for a in args:
+        t = type(a)
+        if t is Delayed:
+            # Calls have few distinct inputs: a scan beats a dict here.
+            k = a._key
+            for i, d in enumerate(deps):
+                if d._key == k:
+                    break
+            else:
+                i = len(deps)
+                deps.append(a)
+            targs.append(_IN[i] if i < 256 else _In(i))
+        elif t is int or t is float or t is str:
+            targs.append(a)
+        else:
+            break
+    else:
+        if not kwargs:
+            if key is None:
+                key = _key_for(func, name, pure, targs, None, deps)
+            return _NewDelayed(key, func, tuple(targs), None, tuple(deps), False, nout)
+    # The general case: collections, futures, leaves, keyword arguments.
     tmpl = _Template()
     targs = tuple(tmpl.top(a) for a in args)
     tkwargs = None
@@ -281,32 +329,47 @@ def _call(func, name, pure, nout, key, args, kwargs):
         tmpl.nested = True
     deps = tuple(tmpl.deps)
     if key is None:
-        if pure:
-            try:
-                fid = (func.__module__, func.__qualname__)
-            except AttributeError:
-                fid = func
-            key = f"{name}-{_tokenize(fid, targs, tkwargs, tuple(d._key for d in deps))}"
-        else:
-            key = _fresh(name)
-    return Delayed(key, func, targs, tkwargs, deps, tmpl.nested, nout)
+        key = _key_for(func, name, pure, targs, tkwargs, deps)
+    return _NewDelayed(key, func, targs, tkwargs, deps, tmpl.nested, nout)
 
 
-class DelayedLeaf(Delayed):
-    """``delayed(func)``: calling it makes a task; as a value it is the function itself."""
-    __slots__ = ("_callable", "_name", "_pure_default", "_nout")
+def _key_for(func, name, pure, targs, tkwargs, deps):
+    if not pure:
+        return f"{name}-{_session}{next(_counter):x}"
+    try:
+        fid = (func.__module__, func.__qualname__)
+    except AttributeError:
+        fid = func
+    return f"{name}-{_tokenize(fid, tuple(targs), tkwargs, tuple(d._key for d in deps))}"
+
+
+class DelayedLeaf:
+    """``delayed(func)``: calling it makes a task. Cheap to make, since scripts write
+    ``delayed(f)(x)`` in loops; as an argument or computed, it is the function itself."""
+    __slots__ = ("_callable", "_name", "_pure", "_nout")
 
     def __init__(self, func, name, pure, nout):
-        Delayed.__init__(self, name or _fresh(funcname(func)), _identity, (func,), None, (), False)
-        object.__setattr__(self, "_callable", func)
-        object.__setattr__(self, "_name", name or funcname(func))
-        object.__setattr__(self, "_pure_default", pure)
-        object.__setattr__(self, "_nout", nout)
+        self._callable = func
+        self._name = name or funcname(func)
+        self._pure = pure
+        self._nout = nout
 
     def __call__(self, *args, **kwargs):
-        pure = kwargs.pop("pure", self._pure_default)
-        key = kwargs.pop("dask_key_name", None)
-        return _call(self._callable, self._name, bool(pure), self._nout, key, args, kwargs)
+        if kwargs:
+            pure = kwargs.pop("pure", self._pure)
+            key = kwargs.pop("dask_key_name", None)
+            return _call(self._callable, self._name, bool(pure), self._nout, key, args, kwargs)
+        return _call(self._callable, self._name, self._pure, self._nout, None, args, None)
+
+    @property
+    def key(self):
+        return self._name
+
+    def compute(self, **kwargs):
+        return self._callable
+
+    def __repr__(self):
+        return f"Delayed({self.key!r})"
 
     @property
     def __name__(self):
@@ -327,7 +390,10 @@ def delayed(obj="__no__default__", name=None, pure=None, nout=None, traverse=Tru
     tasks), as in Dask; ``pure=True`` shares equal calls."""
     if isinstance(obj, str) and obj == "__no__default__":
         return lambda o: delayed(o, name=name, pure=pure, nout=nout, traverse=traverse)
-    if isinstance(obj, Delayed):
+    if pure is None and nout is None and type(obj) is _FunctionType:
+        # The common case, kept short: delayed(f)(x) in a loop.
+        return DelayedLeaf(obj, name, _config.get("delayed_pure", False), None)
+    if isinstance(obj, (Delayed, DelayedLeaf)):
         return obj
     if isinstance(obj, _Future):
         return obj._delayed
@@ -352,28 +418,26 @@ def _collect(outputs):
     the position of each output. A record is (key, func, args, kwargs, deps, nested)."""
     position = {}
     records = []
+    append = records.append
     out_pos = []
     for root in outputs:
-        if root._key in position:
-            out_pos.append(position[root._key])
-            continue
         # Iterative post-order: deep chains must not hit Python's recursion limit.
-        stack = [(root, 0)]
+        stack = [root]
         while stack:
-            node, i = stack[-1]
+            node = stack[-1]
+            key = node._key
+            if key in position:
+                stack.pop()
+                continue
             deps = node._deps
-            while i < len(deps) and deps[i]._key in position:
-                i += 1
-            if i < len(deps):
-                stack[-1] = (node, i + 1)
-                stack.append((deps[i], 0))
+            missing = [d for d in deps if d._key not in position]
+            if missing:
+                missing.reverse()
+                stack.extend(missing)
                 continue
             stack.pop()
-            if node._key in position:
-                continue
-            position[node._key] = len(records)
-            records.append((node._key, node._func, node._args, node._kwargs,
-                            tuple(position[d._key] for d in deps), node._nested))
+            position[key] = len(records)
+            append((key, node._func, node._args, node._kwargs, tuple([position[d._key] for d in deps]), node._nested))
         out_pos.append(position[root._key])
     return records, out_pos
 
@@ -438,7 +502,14 @@ def _compute_delayed(found):
     """Values of the Delayed list `found`, by key."""
     if not found:
         return {}
-    records, out_pos = _collect(found)
+    import gc
+    enabled = gc.isenabled()
+    gc.disable()  # the records hold no cycles; 10^5 new tuples would trigger scans
+    try:
+        records, out_pos = _collect(found)
+    finally:
+        if enabled:
+            gc.enable()
     if _rask.in_task():
         results = _compute_local(records, out_pos)
     else:
