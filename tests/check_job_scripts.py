@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -50,7 +51,9 @@ for script, args in scripts:
     for ranks, threads in ((1, 2), (2, 1), (4, 1)):
         work = tempfile.mkdtemp(dir=tmp.name)
         argv = [a.format(work=work, minute=minute) for a in args]
-        r = checks.run(rask, ["run", path, *argv], ranks=ranks, threads=threads, timeout=300)
+        # Learned costs go to the run's own directory, never beside the script in the repo.
+        r = checks.run(rask, ["run", "--costs", os.path.join(work, "job.rask-costs"), path, *argv], ranks=ranks,
+                       threads=threads, timeout=300)
         name = f"{script} at {ranks} rank(s) x {threads} thread(s)"
         checks.check(f"{name}: exit 0", r.returncode == 0, r.stderr)
         checks.check(f"{name}: same output as Dask", r.stdout == dask_run.stdout and r.stdout != "",
@@ -66,7 +69,8 @@ import glob
 import pandas as pd
 
 work = tempfile.mkdtemp(dir=tmp.name)
-r = checks.run(rask, ["run", os.path.join(source, "jobs/daily_spread.py"), f"{minute}/aig", f"{work}/s.h5"], ranks=2)
+r = checks.run(rask, ["run", "--no-learn", os.path.join(source, "jobs/daily_spread.py"), f"{minute}/aig", f"{work}/s.h5"],
+               ranks=2)
 got = h5_contents(f"{work}/s.h5")
 files = sorted(glob.glob(f"{minute}/aig/*.csv"))
 want = [pd.read_csv(f)["high"].max() - pd.read_csv(f)["low"].min() for f in files]
@@ -83,5 +87,49 @@ checks.check("rask run without mpirun; h5py is the MPI build", alone.returncode 
              alone.stdout + alone.stderr)
 r = checks.run(rask, ["run", os.path.join(tmp.name, "h5.py")], ranks=2)
 checks.check("h5py is the MPI build at 2 ranks", r.returncode == 0 and r.stdout == "mpi True\n", r.stdout + r.stderr)
+
+# --dry-run plans and runs nothing; a real run learns costs; the next dry run predicts
+# with them; --trace and --visualize write their files.
+import json
+import re
+
+loop = os.path.join(source, "jobs/delayed_loop.py")
+work = tempfile.mkdtemp(dir=tmp.name)
+costs = os.path.join(work, "loop.rask-costs")
+started = time.time()
+r = checks.run(rask, ["run", "--dry-run", "--costs", costs, loop, "1"], ranks=2)
+checks.check("--dry-run: no task runs (8 one-second tasks would take 4 s)", time.time() - started < 3.5, r.stderr)
+checks.check("--dry-run: each compute's plan printed",
+             r.returncode == 0 and r.stdout.count("plan: 9 tasks on 2 ranks x 1 thread") == 2
+             and "rask --dry-run: compute 2, 9 tasks" in r.stdout, r.stdout + r.stderr)
+r = checks.run(rask, ["run", "--costs", costs, "--trace", f"{work}/trace.json", "--visualize", f"{work}/g.dot", loop,
+                      "0.05"], ranks=2)
+checks.check("real run: exit 0", r.returncode == 0, r.stderr)
+learned = {}
+with open(costs) as f:
+    for line in f:
+        if not line.startswith("#"):
+            name, seconds, calls = line.split("\t")
+            learned[name] = (float(seconds), int(calls))
+checks.check("cost file: inc and double near their 50 ms sleeps, with their call counts",
+             0.045 < learned["inc"][0] < 0.09 and learned["inc"][1] == 12 and 0.045 < learned["double"][0] < 0.09
+             and learned["double"][1] == 4, str(learned))
+r = checks.run(rask, ["run", "--dry-run", "--costs", costs, loop, "0.05"], ranks=2)
+serial = [float(x) for x in re.findall(r"serial ([0-9.]+) ms", r.stdout)]
+predicted = [float(x) for x in re.findall(r"predicted wall time ([0-9.]+) ms", r.stdout)]
+checks.check("dry run after a run: serial time = 8 calls x ~50 ms, predicted about half on 2 ranks",
+             len(serial) == 2 and all(380 < s < 750 for s in serial)
+             and all(0.45 * s < p < 0.65 * s for s, p in zip(serial, predicted)), r.stdout)
+with open(f"{work}/trace.json") as f:
+    trace = json.load(f)
+tasks = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+checks.check("--trace: one event per task (18), on ranks 0 and 1, thread 0, named by key",
+             len(tasks) == 18 and {e["pid"] for e in tasks} == {0, 1} and {e["tid"] for e in tasks} == {0}
+             and all(re.match(r"^(inc|double|sum)-", e["name"]) for e in tasks), json.dumps(tasks)[:2000])
+checks.check("--visualize: one graph per compute",
+             all(open(f"{work}/{g}").read().startswith("digraph") for g in ("g.dot", "g-2.dot")), str(os.listdir(work)))
+for flag, text in (("--help", "usage: rask run [options] JOB.py"), ("--version", "rask 0.1")):
+    r = subprocess.run([rask, flag], capture_output=True, text=True)
+    checks.check(f"rask {flag}", r.returncode == 0 and text in r.stdout, r.stdout + r.stderr)
 
 checks.finish()
