@@ -128,6 +128,12 @@ checks.check("--trace: one event per task (18), on ranks 0 and 1, thread 0, name
              and all(re.match(r"^(inc|double|sum)-", e["name"]) for e in tasks), json.dumps(tasks)[:2000])
 checks.check("--visualize: one graph per compute",
              all(open(f"{work}/{g}").read().startswith("digraph") for g in ("g.dot", "g-2.dot")), str(os.listdir(work)))
+r = checks.run(rask, ["run", "--progress", "--no-learn", loop, "0.6"], ranks=2)
+checks.check("--progress: rank 0's share, rate and time, redrawn while a compute runs",
+             r.returncode == 0 and re.search(r"^compute 1 \[#*\.*\] rank 0: [0-9]+/[45] of its tasks \(9 in all\), "
+                                             r"[0-9]+ tasks/s, ~[0-9.]+ s left$", r.stderr, re.M) is not None
+             and re.search(r"^compute 2 \[#{20}\] rank 0: [45]/[45] of its tasks \(9 in all\), [0-9]+ tasks/s, "
+                           r"took [0-9.]+ s$", r.stderr, re.M) is not None, r.stderr)
 for flag, text in (("--help", "usage: rask run [options] JOB.py"), ("--version", "rask 0.1")):
     r = subprocess.run([rask, flag], capture_output=True, text=True)
     checks.check(f"rask {flag}", r.returncode == 0 and text in r.stdout, r.stdout + r.stderr)

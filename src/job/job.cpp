@@ -23,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -92,6 +93,7 @@ struct Job {
 };
 Job* g_job = nullptr;
 thread_local bool t_in_task = false;
+std::atomic<std::size_t> g_tasks_done{0};  // this rank, this compute: for --progress
 
 // Signals. Inside a compute, SIGINT (Ctrl-C reaches every rank of the terminal's process
 // group) stops the compute as SIGTERM does, through the Runtime's handler; outside one,
@@ -316,6 +318,7 @@ Value run_task(PyObject* record, TaskId id, const Inputs& inputs) {
   g_job->task_start[id] = t0;
   g_job->task_end[id] = MPI_Wtime();
   g_job->task_thread[id] = omp_get_thread_num();
+  g_tasks_done.fetch_add(1, std::memory_order_relaxed);
   return Value(PyValue{std::make_shared<PyRef>(result)});
 }
 
@@ -333,6 +336,57 @@ void agree_on_build(const std::string& error) {
   throw Error("rank " + std::to_string(first) + " could not load the graph: " + text, true);
 }
 
+/// --progress: while a compute runs, rank 0 shows how far its own share has got (the
+/// other ranks' counts would cost messages mid-compute), the rate, and the time left by
+/// the plan's prediction. Redrawn in place on a terminal, a line every 2 s otherwise.
+class Progress {
+ public:
+  Progress(std::size_t compute_no, std::size_t share, std::size_t total, double predicted)
+      : compute_no_(compute_no), share_(std::max<std::size_t>(share, 1)), total_(total), predicted_(predicted),
+        terminal_(isatty(STDERR_FILENO)), thread_([this] { loop(); }) {}
+  ~Progress() {
+    stop_.store(true);
+    thread_.join();
+    draw(true);
+  }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+ private:
+  void loop() {
+    auto last_line = std::chrono::steady_clock::now();
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      auto now = std::chrono::steady_clock::now();
+      if (terminal_ || now - last_line >= std::chrono::seconds(2)) {
+        draw(false);
+        last_line = now;
+      }
+    }
+  }
+  void draw(bool final) {
+    const std::size_t done = std::min(g_tasks_done.load(), share_);
+    const double elapsed = MPI_Wtime() - begin_;
+    const double fraction = static_cast<double>(done) / static_cast<double>(share_);
+    const double left = fraction > 0 ? elapsed / fraction - elapsed : predicted_;
+    char bar[21];
+    const int filled = static_cast<int>(fraction * 20);
+    for (int cell = 0; cell < 20; ++cell) bar[cell] = cell < filled ? '#' : '.';
+    bar[20] = '\0';
+    std::fprintf(stderr, "%scompute %zu [%s] rank 0: %zu/%zu of its tasks (%zu in all), %.0f tasks/s, %s%.1f s%s",
+                 terminal_ ? "\r" : "", compute_no_, bar, done, share_, total_, elapsed > 0 ? done / elapsed : 0.0,
+                 final ? "took " : "~", final ? elapsed : std::max(0.0, left), final ? "" : " left");
+    std::fputs(terminal_ && !final ? "" : "\n", stderr);
+    std::fflush(stderr);
+  }
+  std::size_t compute_no_, share_, total_;
+  double predicted_;
+  bool terminal_;
+  double begin_ = MPI_Wtime();
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // Collective, without the GIL: runs a built graph on every rank; records task times.
 std::vector<Value> run_compute(BuiltGraph& built) {
   Job& job = *g_job;
@@ -343,6 +397,12 @@ std::vector<Value> run_compute(BuiltGraph& built) {
   ++job.computes;
   std::vector<Value> results;
   std::exception_ptr error;
+  g_tasks_done.store(0);
+  std::optional<Progress> progress;
+  if (job.options.progress && job.rank == 0) {
+    Plan plan = job.runtime.plan(built.graph, built.outputs);
+    progress.emplace(job.computes, plan.tasks_on(0), plan.order().size(), plan.predicted_seconds());
+  }
   g_in_compute.store(true);
   try {
     results = job.runtime.compute(built.graph, built.outputs, Where::root);
@@ -350,6 +410,7 @@ std::vector<Value> run_compute(BuiltGraph& built) {
     error = std::current_exception();
   }
   g_in_compute.store(false);
+  progress.reset();
   const ExecStats& exec = job.runtime.last_stats();
   job.stats.computes += 1;
   job.stats.tasks += exec.tasks_run;
