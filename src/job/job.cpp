@@ -862,6 +862,9 @@ int run_job(Runtime& runtime, const JobOptions& options) {
       std::string script_dir = std::filesystem::absolute(options.script).parent_path().string();
       py::module_::import("sys").attr("path").attr("insert")(0, script_dir);
       py::module_ rask_py = py::module_::import("rask");
+      // Loaded now, not inside the first compute: every graph travels through them.
+      py::module_::import("cloudpickle");
+      py::module_::import("pickle");
       state.in_type = rask_py.attr("_In");
       state.run_helper = rask_py.attr("_run");
       state.identity = rask_py.attr("_identity");
