@@ -47,6 +47,7 @@ demo: build $(DATA)/aig
 
 bench: deps-bench build
 	$(PYTHON) bench/run_bench.py --build $(BUILD)
+	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
