@@ -10,6 +10,8 @@ build+=(pybind11-dev libpython3.11-dev python3-cloudpickle)
 test=(python3-numpy python3-pandas)
 # Job scripts run under Dask and rask alike and write HDF5 with h5py's Open MPI build.
 test+=(python3-dask python3-distributed python3-h5py python3-h5py-mpi python3-mpi4py)
+# A real single-node Slurm for the batch scripts' test.
+test+=(slurm-wlm munge)
 # The peer in side-by-side benchmarks.
 bench=(python3-dask python3-distributed python3-pandas python3-numpy)
 want=("${build[@]}")
