@@ -45,8 +45,7 @@ Exit status: 0 when the script ends normally, its sys.exit code, 1 when it raise
 [[noreturn]] void usage_error(const std::string& message) {
   const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
   if (!rank) rank = std::getenv("PMI_RANK");
-  if (!rank || std::string(rank) == "0")
-    std::fprintf(stderr, "rask: %s\nTry 'rask --help'.\n", message.c_str());
+  if (!rank || std::string(rank) == "0") std::fprintf(stderr, "rask: %s\nTry 'rask --help'.\n", message.c_str());
   std::exit(2);
 }
 
@@ -80,7 +79,8 @@ int main(int argc, char** argv) {
       const std::string text = value();
       char* end = nullptr;
       long n = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end || n < 1 || n > 1024) usage_error("--threads wants a whole number from 1 to 1024, got '" + text + "'");
+      if (text.empty() || *end || n < 1 || n > 1024)
+        usage_error("--threads wants a whole number from 1 to 1024, got '" + text + "'");
       threads = static_cast<int>(n);
     } else if (arg == "--dry-run") {
       options.dry_run = true;

@@ -6,20 +6,20 @@
 // the script's own Python they leave the cores to it.
 #include "rask/job.hpp"
 
-#include <pybind11/embed.h>
-#include <pybind11/stl.h>
 #include <mpi.h>
 #include <omp.h>
+#include <pybind11/embed.h>
+#include <pybind11/stl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
-#include <filesystem>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -79,17 +79,17 @@ struct Job {
   JobComm comm;
   int rank = 0, size = 1;
   JobStats stats;
-  CostTable costs;      // learned per-function seconds, read at start (the same on every rank)
-  CostTable measured;   // this run's measurements on this rank
+  CostTable costs;     // learned per-function seconds, read at start (the same on every rank)
+  CostTable measured;  // this run's measurements on this rank
   std::size_t computes = 0;
-  double start = 0;     // MPI_Wtime after the start-up barrier: the trace's zero
+  double start = 0;  // MPI_Wtime after the start-up barrier: the trace's zero
   // The running compute's task times (each slot written by the one thread running it).
   std::vector<double> task_start, task_end;
   std::vector<int> task_thread;
   std::string trace_events;  // this rank's Chrome-trace events, JSON objects joined by ",\n"
-  py::object in_type;     // rask._In
-  py::object run_helper;  // rask._run
-  py::object identity;    // rask._identity
+  py::object in_type;        // rask._In
+  py::object run_helper;     // rask._run
+  py::object identity;       // rask._identity
 };
 Job* g_job = nullptr;
 thread_local bool t_in_task = false;
@@ -101,7 +101,8 @@ std::atomic<std::size_t> g_tasks_done{0};  // this rank, this compute: for --pro
 // rank 0 (KeyboardInterrupt in the script).
 std::atomic<bool> g_in_compute{false};
 std::atomic<bool> g_got_sigint{false};
-struct sigaction g_previous_term {}, g_previous_int {};
+struct sigaction g_previous_term {
+}, g_previous_int{};
 int g_signal_rank = 0;
 
 void call_previous(const struct sigaction& previous, int sig) {
@@ -239,8 +240,7 @@ std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<Ta
     std::string name = key_name(key_text);
     options.cost = g_job->costs.seconds(name);
     const TaskId id = static_cast<TaskId>(built->graph.size());
-    auto body = std::make_shared<const TaskBody>(
-        [record, id](const Inputs& in) { return run_task(record, id, in); });
+    auto body = std::make_shared<const TaskBody>([record, id](const Inputs& in) { return run_task(record, id, in); });
     Token token = token_bytes(key, static_cast<std::size_t>(key_size), 0x9e0b);
     ids[static_cast<std::size_t>(record_idx)] =
         built->graph.add_task(Key{std::move(key_text), token, true}, deps, std::move(body), pyvalue_codec(), options);
@@ -342,8 +342,12 @@ void agree_on_build(const std::string& error) {
 class Progress {
  public:
   Progress(std::size_t compute_no, std::size_t share, std::size_t total, double predicted)
-      : compute_no_(compute_no), share_(std::max<std::size_t>(share, 1)), total_(total), predicted_(predicted),
-        terminal_(isatty(STDERR_FILENO)), thread_([this] { loop(); }) {}
+      : compute_no_(compute_no),
+        share_(std::max<std::size_t>(share, 1)),
+        total_(total),
+        predicted_(predicted),
+        terminal_(isatty(STDERR_FILENO)),
+        thread_([this] { loop(); }) {}
   ~Progress() {
     stop_.store(true);
     thread_.join();
@@ -459,9 +463,7 @@ std::string visualize_path(std::size_t compute_no) {
   return path.substr(0, dot) + "-" + std::to_string(compute_no) + path.substr(dot);
 }
 
-void python_print(const std::string& text) {
-  py::module_::import("sys").attr("stdout").attr("write")(text);
-}
+void python_print(const std::string& text) { py::module_::import("sys").attr("stdout").attr("write")(text); }
 
 // Names the first task whose record cannot be pickled, for the error message.
 std::string unpicklable_task(py::handle dumps, py::list records) {
@@ -470,8 +472,10 @@ std::string unpicklable_task(py::handle dumps, py::list records) {
       dumps(record);
     } catch (py::error_already_set& e) {
       std::string type = py::str(e.type().attr("__name__"));
-      return py::str(record[py::int_(0)]).cast<std::string>() + "' cannot be sent to the other ranks: its function or "
-             "arguments cannot be pickled (" + type + ": " + py::str(e.value()).cast<std::string>() + ")";
+      return py::str(record[py::int_(0)]).cast<std::string>() +
+             "' cannot be sent to the other ranks: its function or "
+             "arguments cannot be pickled (" +
+             type + ": " + py::str(e.value()).cast<std::string>() + ")";
     }
   }
   return "";
@@ -503,9 +507,8 @@ py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
     } catch (py::error_already_set& e) {
       std::string culprit = unpicklable_task(dumps, records);
       if (culprit.empty()) throw;
-      PyErr_SetString(PyExc_TypeError, ("task '" + culprit +
-                                        "; make them picklable, or create the object inside the task")
-                                           .c_str());
+      PyErr_SetString(PyExc_TypeError,
+                      ("task '" + culprit + "; make them picklable, or create the object inside the task").c_str());
       throw py::error_already_set();
     }
     py::gil_scoped_release release;
