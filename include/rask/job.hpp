@@ -5,6 +5,10 @@
 /// own modules; at each compute it broadcasts the graph (pickled once) and every rank
 /// builds the same rask::Graph and runs its share. The other ranks wait in C++ for
 /// graphs until rank 0 says the script has ended.
+///
+/// CostTable is part of the rask library; run_job lives in the `rask` program's own
+/// library (target `rask_job`, which links libpython), so C++ programs that only read
+/// cost files need no Python.
 #include <cstddef>
 #include <map>
 #include <string>

@@ -4,6 +4,7 @@
 #include "rask/error.hpp"
 #include "rask/execute.hpp"
 #include "rask/graph.hpp"
+#include "rask/job.hpp"
 #include "rask/plan.hpp"
 #include "rask/runtime.hpp"
 #include "rask/serialize.hpp"
