@@ -23,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -485,6 +486,14 @@ std::string unpicklable_task(py::handle dumps, py::list records) {
 // outputs' values. Called by the script's thread, holding the GIL.
 py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
   Job& job = *g_job;
+  // Script threads (a ThreadPoolExecutor calling compute) take turns: the ranks run one
+  // compute at a time. Waited for without the GIL, so the thread computing can finish.
+  static std::mutex compute_mutex;
+  std::unique_lock<std::mutex> turn(compute_mutex, std::defer_lock);
+  {
+    py::gil_scoped_release release;
+    turn.lock();
+  }
   py::list values;
   if (job.options.dry_run) {
     auto built = build_graph(records, out_pos);

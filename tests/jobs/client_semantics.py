@@ -37,3 +37,5 @@ if __name__ == "__main__":
             print("ValueError raised by result()")
         x = client.scatter(10)
         print("scatter:", client.submit(add, x, 5).result())
+        d = client.submit(add, c, 100)  # c finished in an earlier batch: its value is used
+        print("finished future as an argument:", d.result())

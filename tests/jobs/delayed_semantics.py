@@ -117,3 +117,9 @@ for action in (lambda: bool(delayed(inc)(1)), lambda: list(delayed(inc)(1))):
         action()
     except TypeError as e:
         print("TypeError:", e)
+
+# Script threads may compute at the same time (the ranks take them in turn).
+from concurrent.futures import ThreadPoolExecutor
+
+with ThreadPoolExecutor(max_workers=3) as pool:
+    print("computes from threads:", list(pool.map(lambda i: delayed(inc)(i).compute(), range(6))))

@@ -81,7 +81,7 @@ class _Template:
         if isinstance(arg, DelayedLeaf):
             return arg._callable
         if isinstance(arg, _Future):
-            return self.ref(arg._delayed)
+            return self.ref(arg._dep())
         if type(arg) in _COLLECTIONS:
             out = self.inner(arg)
             if out is not arg:
@@ -96,7 +96,7 @@ class _Template:
         if isinstance(arg, DelayedLeaf):
             return arg._callable
         if isinstance(arg, _Future):
-            return self.ref(arg._delayed)
+            return self.ref(arg._dep())
         t = type(arg)
         if t is list or t is tuple or t is set:
             items = [self.inner(a) for a in arg]
@@ -396,7 +396,7 @@ def delayed(obj="__no__default__", name=None, pure=None, nout=None, traverse=Tru
     if isinstance(obj, (Delayed, DelayedLeaf)):
         return obj
     if isinstance(obj, _Future):
-        return obj._delayed
+        return obj._dep()
     if pure is None:
         pure = bool(_config.get("delayed_pure", False))
     if nout is not None and (not isinstance(nout, int) or nout < 0):
@@ -447,7 +447,7 @@ def _find(obj, found):
     if isinstance(obj, Delayed):
         found.append(obj)
     elif isinstance(obj, _Future):
-        found.append(obj._delayed)
+        found.append(obj._dep())
     elif type(obj) in (list, tuple, set):
         for o in obj:
             _find(o, found)
@@ -591,3 +591,8 @@ _MISSING = object()
 class _Future:
     """Marker base of dask.distributed.Future (defined in rask.futures)."""
     __slots__ = ()
+
+    def _dep(self):
+        """What a graph using this future depends on: its task while pending, its value
+        once known (so a finished future is never run twice)."""
+        raise NotImplementedError

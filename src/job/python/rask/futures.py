@@ -4,7 +4,7 @@ as_completed() runs everything submitted so far as one graph, so a loop of submi
 planned as a whole."""
 import _rask
 
-from . import Delayed, _call, _find, _Future, _rebuild, compute, delayed, funcname, unsupported
+from . import Delayed, _call, _find, _Future, _identity, _rebuild, compute, delayed, funcname, unsupported
 
 _pending = []  # futures submitted but not yet computed
 
@@ -42,6 +42,11 @@ class Future(_Future):
     @property
     def key(self):
         return self._delayed._key
+
+    def _dep(self):
+        if self._state == "finished":
+            return Delayed(self._delayed._key, _identity, (self._value,), None, (), False)
+        return self._delayed
 
     @property
     def status(self):
