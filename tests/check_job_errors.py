@@ -130,7 +130,10 @@ ended("SIGTERM in a compute", p, 20, [r"rank [01] stopped: received SIGTERM"])
 
 p = start([script("sleeps.py"), "idle"], 2)
 checks.check("SIGTERM outside a compute: job started", after_start(p))
-p.send_signal(signal.SIGTERM)
+# To every rank, as SLURM's step daemon sends it (mpirun, signalled itself, may stop
+# forwarding output before rank 0 has written its line).
+for pid in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split():
+    os.kill(int(pid), signal.SIGTERM)
 ended("SIGTERM outside a compute", p, 20, [r"^rask: received SIGTERM \(the job's time limit, or scancel\); stopping"])
 
 p = start([script("sleeps.py")], 2)
