@@ -126,6 +126,14 @@ tasks = [e for e in trace["traceEvents"] if e["ph"] == "X"]
 checks.check("--trace: one event per task (18), on ranks 0 and 1, thread 0, named by key",
              len(tasks) == 18 and {e["pid"] for e in tasks} == {0, 1} and {e["tid"] for e in tasks} == {0}
              and all(re.match(r"^(inc|double|sum)-", e["name"]) for e in tasks), json.dumps(tasks)[:2000])
+flows = {}
+for e in trace["traceEvents"]:
+    if e["ph"] in ("s", "f"):
+        flows.setdefault(e["id"], []).append(e)
+checks.check("--trace: values crossing ranks as flow arrows, each from its producer (with bytes) to a consumer",
+             len(flows) > 0 and all(sorted(x["ph"] for x in pair) == ["f", "s"] for pair in flows.values())
+             and all(x["args"]["bytes"] > 0 for pair in flows.values() for x in pair if x["ph"] == "s")
+             and all(x["pid"] != y["pid"] for x, y in flows.values()), json.dumps(flows)[:2000])
 checks.check("--visualize: one graph per compute",
              all(open(f"{work}/{g}").read().startswith("digraph") for g in ("g.dot", "g-2.dot")), str(os.listdir(work)))
 r = checks.run(rask, ["run", "--progress", "--no-learn", loop, "0.6"], ranks=2)

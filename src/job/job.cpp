@@ -87,6 +87,7 @@ struct Job {
   // The running compute's task times (each slot written by the one thread running it).
   std::vector<double> task_start, task_end;
   std::vector<int> task_thread;
+  std::vector<std::size_t> task_bytes;  // pickled size of each value sent (--trace)
   std::string trace_events;  // this rank's Chrome-trace events, JSON objects joined by ",\n"
   py::object in_type;        // rask._In
   py::object run_helper;     // rask._run
@@ -94,6 +95,11 @@ struct Job {
 };
 Job* g_job = nullptr;
 thread_local bool t_in_task = false;
+thread_local TaskId t_current_task = 0;  // the task this thread ran last (its value may be sent next)
+
+void record_encoded(std::size_t bytes) {
+  if (g_job && t_current_task < g_job->task_bytes.size()) g_job->task_bytes[t_current_task] += bytes;
+}
 std::atomic<std::size_t> g_tasks_done{0};  // this rank, this compute: for --progress
 
 // Signals. Inside a compute, SIGINT (Ctrl-C reaches every rank of the terminal's process
@@ -319,6 +325,7 @@ Value run_task(PyObject* record, TaskId id, const Inputs& inputs) {
   g_job->task_start[id] = t0;
   g_job->task_end[id] = MPI_Wtime();
   g_job->task_thread[id] = omp_get_thread_num();
+  t_current_task = id;
   g_tasks_done.fetch_add(1, std::memory_order_relaxed);
   return Value(PyValue{std::make_shared<PyRef>(result)});
 }
@@ -392,6 +399,40 @@ class Progress {
   std::thread thread_;
 };
 
+// Chrome-trace flow events for the values that crossed ranks: an arrow from the end of
+// the task that made a value to the start of its first consumer on each other rank
+// (or to the end of the compute, for a result sent to rank 0), with the bytes sent.
+void append_flows(const BuiltGraph& built, const Plan& plan, std::ostringstream& events) {
+  Job& job = *g_job;
+  const double now = MPI_Wtime();
+  auto flow = [&](const char* phase, TaskId producer, int dest, int tid, double at, std::size_t bytes) {
+    if (!job.trace_events.empty() || events.tellp() > 0) events << ",\n";
+    events << "{\"name\":\"value\",\"cat\":\"transfer\",\"ph\":\"" << phase << "\""
+           << (phase[0] == 'f' ? ",\"bp\":\"e\"" : "") << ",\"id\":\"" << job.computes << "-" << producer << "-" << dest
+           << "\",\"pid\":" << job.rank << ",\"tid\":" << tid << ",\"ts\":" << (at - job.start) * 1e6;
+    if (phase[0] == 's') events << ",\"args\":{\"bytes\":" << bytes << "}";
+    events << "}";
+  };
+  std::vector<char> arrived(built.graph.size(), 0);
+  for (TaskId id : plan.order()) {
+    if (plan.owner(id) == job.rank && job.task_start[id] >= 0) {
+      for (int dest : plan.send_to(id))
+        flow("s", id, dest, job.task_thread[id], job.task_end[id], job.task_bytes[id]);
+      for (TaskId dep : built.graph.task(id).deps)
+        if (plan.owner(dep) != job.rank && !arrived[dep]) {
+          arrived[dep] = 1;
+          flow("f", dep, job.rank, job.task_thread[id], job.task_start[id], 0);
+        }
+    }
+  }
+  if (job.rank == 0)
+    for (TaskId out : plan.outputs())
+      if (plan.owner(out) != 0 && !arrived[out]) {
+        arrived[out] = 1;
+        flow("f", out, 0, 0, now, 0);
+      }
+}
+
 // Collective, without the GIL: runs a built graph on every rank; records task times.
 std::vector<Value> run_compute(BuiltGraph& built) {
   Job& job = *g_job;
@@ -399,6 +440,11 @@ std::vector<Value> run_compute(BuiltGraph& built) {
   job.task_start.assign(n, -1.0);
   job.task_end.assign(n, 0.0);
   job.task_thread.assign(n, 0);
+  job.task_bytes.assign(n, 0);
+  // With --trace every rank also derives the plan (the same on each), to know which
+  // values crossed ranks: the trace's flow arrows.
+  std::optional<Plan> trace_plan;
+  if (!job.options.trace.empty()) trace_plan.emplace(job.runtime.plan(built.graph, built.outputs));
   ++job.computes;
   std::vector<Value> results;
   std::exception_ptr error;
@@ -440,6 +486,7 @@ std::vector<Value> run_compute(BuiltGraph& built) {
            << ",\"tid\":" << job.task_thread[id] << ",\"ts\":" << (job.task_start[id] - job.start) * 1e6
            << ",\"dur\":" << seconds * 1e6 << ",\"args\":{\"compute\":" << job.computes << "}}";
   }
+  if (trace_plan) append_flows(built, *trace_plan, events);
   job.trace_events += events.str();
   if (error) std::rethrow_exception(error);
   return results;
@@ -843,6 +890,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
     ~Clear() { g_job = nullptr; }
   } clear;
   cap_library_threads(runtime.threads());
+  observe_encoded(record_encoded);
   // Rank 0 reads the cost file and every rank plans with the same copy.
   std::string costs_text;
   if (state.rank == 0) {

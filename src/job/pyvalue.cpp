@@ -21,6 +21,7 @@ PyObject* cached_attr(PyObject*& slot, const char* module, const char* name) {
   }
   return slot;
 }
+void (*g_observer)(std::size_t) = nullptr;
 PyObject* g_dumps = nullptr;
 PyObject* g_loads = nullptr;
 PyObject* g_format_exception = nullptr;
@@ -31,6 +32,7 @@ void encode(const Value& v, Writer& w) {
   // A value only passing through (received, never unpickled here) is sent as it came.
   if (!value.ref->object) {
     w.write(value.ref->pickled);
+    if (g_observer) g_observer(value.ref->pickled.size());
     return;
   }
   PyObject* dumps = cached_attr(g_dumps, "cloudpickle", "dumps");
@@ -40,6 +42,7 @@ void encode(const Value& v, Writer& w) {
   Py_ssize_t size = 0;
   PyBytes_AsStringAndSize(bytes, &data, &size);
   w.write(static_cast<std::uint64_t>(size));
+  if (g_observer) g_observer(static_cast<std::size_t>(size));
   w.write_bytes(data, static_cast<std::size_t>(size));
   Py_DECREF(bytes);
 }
@@ -81,6 +84,8 @@ PyObject* PyValue::object() const {
   }
   return ref->object;
 }
+
+void observe_encoded(void (*observer)(std::size_t bytes)) { g_observer = observer; }
 
 const Codec* pyvalue_codec() {
   static const Codec codec{"Python object (pickled)", true, 64, encode, decode};

@@ -38,6 +38,10 @@ struct PyValue {
 /// travel too) by the thread that made it, under the GIL.
 const Codec* pyvalue_codec();
 
+/// Registers a function told the size of each value pickled to cross ranks, on the
+/// thread that pickles it (the thread that ran the task, right after it). For --trace.
+void observe_encoded(void (*observer)(std::size_t bytes));
+
 /// Decrements deferred by PyRefs dropped without the GIL. Needs the GIL.
 void drain_deferred();
 
