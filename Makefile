@@ -45,10 +45,16 @@ demo: build $(DATA)/aig
 	@$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_loop
 	@echo "== 2.4 daily high-low spread per file, $(NP) ranks"
 	@$(MPIRUN) -n $(NP) $(BUILD)/jobs/daily_spread $(DATA)/aig
+	@echo "== the same exercises as Python job scripts (Dask's API), $(NP) ranks"
+	@$(MPIRUN) -n $(NP) $(BUILD)/rask run jobs/delayed_cartesian.py
+	@$(MPIRUN) -n $(NP) $(BUILD)/rask run jobs/delayed_inc_add.py
+	@$(MPIRUN) -n $(NP) $(BUILD)/rask run jobs/delayed_loop.py
+	@$(MPIRUN) -n $(NP) $(BUILD)/rask run jobs/daily_spread.py $(DATA)/aig $(BUILD)/spreads.h5
 
 bench: deps-bench build
 	$(PYTHON) bench/run_bench.py --build $(BUILD)
 	$(PYTHON) bench/bench_frames.py --build $(BUILD)
+	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -4,8 +4,14 @@
 set -euo pipefail
 build=(cmake make g++ libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev
        libscalapack-openmpi-dev libopenblas-dev libgtest-dev libfast-float-dev)
-# Independent checks in the tests use NumPy/pandas from Debian's Python.
+# The rask program embeds Debian's CPython; job graphs travel pickled with cloudpickle.
+build+=(pybind11-dev libpython3.11-dev python3-cloudpickle)
+# Independent checks in the tests use NumPy/pandas/h5py from Debian's Python.
 test=(python3-numpy python3-pandas python3-h5py)
+# Job scripts run under Dask and rask alike and write HDF5 with h5py's Open MPI build.
+test+=(python3-dask python3-distributed python3-h5py-mpi python3-mpi4py)
+# A real single-node Slurm for the batch scripts' test.
+test+=(slurm-wlm munge)
 # The peer in side-by-side benchmarks.
 bench=(python3-dask python3-distributed python3-pandas python3-numpy)
 want=("${build[@]}")

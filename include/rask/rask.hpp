@@ -9,6 +9,7 @@
 #include "rask/graph.hpp"
 #include "rask/hdf5.hpp"
 #include "rask/linalg.hpp"
+#include "rask/job.hpp"
 #include "rask/plan.hpp"
 #include "rask/random.hpp"
 #include "rask/runtime.hpp"

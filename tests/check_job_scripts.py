@@ -1,0 +1,149 @@
+"""Conformance: every job script under jobs/ and tests/jobs/ runs under Dask (this
+Python, Debian's python3-dask) and under `rask run` at 1, 2 and 4 ranks (1 and 2
+threads); the printed outputs, and the HDF5 files the scripts write, must be equal."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+from harness import Checks
+
+checks = Checks(__doc__)
+build = checks.build
+source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+rask = os.path.join(build, "rask")
+
+tmp = tempfile.TemporaryDirectory()
+minute = os.path.join(tmp.name, "minute")
+subprocess.run([f"{build}/inputs/rask-gen-minute", "--out", minute, "--symbols", "aig", "--start", "2010-01-04",
+                "--days", "8", "--seed", "7"], check=True, capture_output=True)
+
+
+def h5_contents(path):
+    with h5py.File(path, "r") as f:
+        return {name: np.array(f[name]) for name in f}
+
+
+# (script, arguments; {work} is a fresh directory per run, {minute} the generated bars)
+scripts = [
+    ("jobs/delayed_cartesian.py", ["0.02"]),
+    ("jobs/futures_cartesian.py", ["0.02"]),
+    ("jobs/client_cartesian.py", ["0.02"]),
+    ("jobs/delayed_inc_add.py", ["0.01"]),
+    ("jobs/delayed_loop.py", ["0.01"]),
+    ("jobs/daily_spread.py", ["{minute}/aig", "{work}/spreads.h5"]),
+    ("tests/jobs/delayed_semantics.py", ["{work}"]),
+    ("tests/jobs/client_semantics.py", []),
+]
+
+for script, args in scripts:
+    path = os.path.join(source, script)
+    work = tempfile.mkdtemp(dir=tmp.name)
+    argv = [a.format(work=work, minute=minute) for a in args]
+    dask_run = subprocess.run([sys.executable, path, *argv], capture_output=True, text=True, timeout=300,
+                              cwd=work)
+    checks.check(f"{script} runs under Dask", dask_run.returncode == 0, dask_run.stderr)
+    dask_h5 = h5_contents(os.path.join(work, "spreads.h5")) if "spreads" in " ".join(argv) else None
+    for ranks, threads in ((1, 2), (2, 1), (4, 1)):
+        work = tempfile.mkdtemp(dir=tmp.name)
+        argv = [a.format(work=work, minute=minute) for a in args]
+        # Learned costs go to the run's own directory, never beside the script in the repo.
+        r = checks.run(rask, ["run", "--costs", os.path.join(work, "job.rask-costs"), path, *argv], ranks=ranks,
+                       threads=threads, timeout=300)
+        name = f"{script} at {ranks} rank(s) x {threads} thread(s)"
+        checks.check(f"{name}: exit 0", r.returncode == 0, r.stderr)
+        checks.check(f"{name}: same output as Dask", r.stdout == dask_run.stdout and r.stdout != "",
+                     f"rask:\n{r.stdout}\nDask:\n{dask_run.stdout}")
+        checks.check(f"{name}: one summary line", r.stderr.count("rask: done:") == 1, r.stderr)
+        if dask_h5 is not None:
+            rask_h5 = h5_contents(os.path.join(work, "spreads.h5"))
+            same = rask_h5.keys() == dask_h5.keys() and all(np.array_equal(rask_h5[k], dask_h5[k]) for k in dask_h5)
+            checks.check(f"{name}: same HDF5 datasets as Dask", same, f"{rask_h5} vs {dask_h5}")
+
+# The spreads against pandas directly, on the same files (an independent computation).
+import glob
+import pandas as pd
+
+work = tempfile.mkdtemp(dir=tmp.name)
+r = checks.run(rask, ["run", "--no-learn", os.path.join(source, "jobs/daily_spread.py"), f"{minute}/aig", f"{work}/s.h5"],
+               ranks=2)
+got = h5_contents(f"{work}/s.h5")
+files = sorted(glob.glob(f"{minute}/aig/*.csv"))
+want = [pd.read_csv(f)["high"].max() - pd.read_csv(f)["low"].min() for f in files]
+checks.check("daily spreads equal pandas' on the same files", np.allclose(got["spread"], want, rtol=0, atol=1e-12),
+             f"{got} vs {want}")
+checks.check("no temporary file left", sorted(os.listdir(work)) == ["s.h5"], str(os.listdir(work)))
+
+# One rank alone works without mpirun, and h5py in a job is the Open MPI build.
+with open(os.path.join(tmp.name, "h5.py"), "w") as f:
+    f.write("import h5py\nprint('mpi', h5py.get_config().mpi)\n")
+alone = subprocess.run([rask, "run", os.path.join(tmp.name, "h5.py")], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+checks.check("rask run without mpirun; h5py is the MPI build", alone.returncode == 0 and alone.stdout == "mpi True\n",
+             alone.stdout + alone.stderr)
+r = checks.run(rask, ["run", os.path.join(tmp.name, "h5.py")], ranks=2)
+checks.check("h5py is the MPI build at 2 ranks", r.returncode == 0 and r.stdout == "mpi True\n", r.stdout + r.stderr)
+
+# --dry-run plans and runs nothing; a real run learns costs; the next dry run predicts
+# with them; --trace and --visualize write their files.
+import json
+import re
+
+loop = os.path.join(source, "jobs/delayed_loop.py")
+work = tempfile.mkdtemp(dir=tmp.name)
+costs = os.path.join(work, "loop.rask-costs")
+started = time.time()
+r = checks.run(rask, ["run", "--dry-run", "--costs", costs, loop, "1"], ranks=2)
+checks.check("--dry-run: no task runs (8 one-second tasks would take 4 s)", time.time() - started < 3.5, r.stderr)
+checks.check("--dry-run: each compute's plan printed",
+             r.returncode == 0 and r.stdout.count("plan: 9 tasks on 2 ranks x 1 thread") == 2
+             and "rask --dry-run: compute 2, 9 tasks" in r.stdout, r.stdout + r.stderr)
+r = checks.run(rask, ["run", "--costs", costs, "--trace", f"{work}/trace.json", "--visualize", f"{work}/g.dot", loop,
+                      "0.05"], ranks=2)
+checks.check("real run: exit 0", r.returncode == 0, r.stderr)
+learned = {}
+with open(costs) as f:
+    for line in f:
+        if not line.startswith("#"):
+            name, seconds, calls = line.split("\t")
+            learned[name] = (float(seconds), int(calls))
+checks.check("cost file: inc and double near their 50 ms sleeps, with their call counts",
+             0.045 < learned["inc"][0] < 0.09 and learned["inc"][1] == 12 and 0.045 < learned["double"][0] < 0.09
+             and learned["double"][1] == 4, str(learned))
+r = checks.run(rask, ["run", "--dry-run", "--costs", costs, loop, "0.05"], ranks=2)
+serial = [float(x) for x in re.findall(r"serial ([0-9.]+) ms", r.stdout)]
+predicted = [float(x) for x in re.findall(r"predicted wall time ([0-9.]+) ms", r.stdout)]
+checks.check("dry run after a run: serial time = 8 calls x ~50 ms, predicted about half on 2 ranks",
+             len(serial) == 2 and all(380 < s < 750 for s in serial)
+             and all(0.45 * s < p < 0.65 * s for s, p in zip(serial, predicted)), r.stdout)
+with open(f"{work}/trace.json") as f:
+    trace = json.load(f)
+tasks = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+checks.check("--trace: one event per task (18), on ranks 0 and 1, thread 0, named by key",
+             len(tasks) == 18 and {e["pid"] for e in tasks} == {0, 1} and {e["tid"] for e in tasks} == {0}
+             and all(re.match(r"^(inc|double|sum)-", e["name"]) for e in tasks), json.dumps(tasks)[:2000])
+flows = {}
+for e in trace["traceEvents"]:
+    if e["ph"] in ("s", "f"):
+        flows.setdefault(e["id"], []).append(e)
+checks.check("--trace: values crossing ranks as flow arrows, each from its producer (with bytes) to a consumer",
+             len(flows) > 0 and all(sorted(x["ph"] for x in pair) == ["f", "s"] for pair in flows.values())
+             and all(x["args"]["bytes"] > 0 for pair in flows.values() for x in pair if x["ph"] == "s")
+             and all(x["pid"] != y["pid"] for x, y in flows.values()), json.dumps(flows)[:2000])
+checks.check("--visualize: one graph per compute",
+             all(open(f"{work}/{g}").read().startswith("digraph") for g in ("g.dot", "g-2.dot")), str(os.listdir(work)))
+r = checks.run(rask, ["run", "--progress", "--no-learn", loop, "0.6"], ranks=2)
+checks.check("--progress: rank 0's share, rate and time, redrawn while a compute runs",
+             r.returncode == 0 and re.search(r"^compute 1 \[#*\.*\] rank 0: [0-9]+/[45] of its tasks \(9 in all\), "
+                                             r"[0-9]+ tasks/s, ~[0-9.]+ s left$", r.stderr, re.M) is not None
+             and re.search(r"^compute 2 \[#{20}\] rank 0: [45]/[45] of its tasks \(9 in all\), [0-9]+ tasks/s, "
+                           r"took [0-9.]+ s$", r.stderr, re.M) is not None, r.stderr)
+for flag, text in (("--help", "usage: rask run [options] JOB.py"), ("--version", "rask 0.1")):
+    r = subprocess.run([rask, flag], capture_output=True, text=True)
+    checks.check(f"rask {flag}", r.returncode == 0 and text in r.stdout, r.stdout + r.stderr)
+
+checks.finish()

@@ -1,0 +1,3 @@
+from dask import delayed
+
+x = = 1

@@ -1,0 +1,4 @@
+from dask import delayed
+
+x = delayed(len)([1])
+print(undefined_name)

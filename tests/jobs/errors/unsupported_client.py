@@ -1,0 +1,3 @@
+from dask.distributed import Client
+
+Client().run(print)

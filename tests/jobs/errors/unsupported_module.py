@@ -1,0 +1,1 @@
+import dask.dataframe as dd

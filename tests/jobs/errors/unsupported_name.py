@@ -1,0 +1,3 @@
+import dask
+
+bag = dask.bag.from_sequence([1, 2])
