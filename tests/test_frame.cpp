@@ -572,3 +572,23 @@ TEST_F(FrameTest, FrameToCsvQuotesStringsAndFormatsTimestamps) {
   EXPECT_EQ(all, ",t,name,x\n0,2010-01-04 09:30:00,\"a, b\",1.5\n1,2010-01-05 00:00:00.25,\"say \"\"x\"\"\",\n");
   EXPECT_TRUE(fs::exists(dir_ + "/fc_out.h5"));
 }
+
+TEST_F(FrameTest, HeadReadsTheFirstRowsInFileOrder) {
+  std::string text = "k,v\n";
+  for (int line = 0; line < 100; ++line) text += std::to_string(line % 3) + "," + std::to_string(line) + "\n";
+  write("head.csv", text);
+  auto df = rask::read_csv(dir_ + "/head.csv", {.blocksize = 40});
+  auto first = df.head(7, rask::Where::all);
+  auto filtered = df[df["k"] == 2.0].head(4);
+  auto all = df.head(1000);
+  auto keys = df.groupby("k")["v"].sum().head(2);
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["v"].i64, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6}));
+  if (rank() != 0) {
+    EXPECT_FALSE(filtered);
+    return;
+  }
+  EXPECT_EQ((*filtered)["v"].i64, (std::vector<std::int64_t>{2, 5, 8, 11}));
+  EXPECT_EQ(all->rows(), 100u);
+  EXPECT_EQ(keys->index.i64, (std::vector<std::int64_t>{0, 1}));
+}

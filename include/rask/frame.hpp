@@ -124,6 +124,10 @@ class DataFrame {
 
   /// Collective. The number of rows (pandas' len(df)), on every rank.
   std::size_t len() const;
+  /// Collective. The first n rows, on rank 0 (every rank with Where::all). Reads only
+  /// as many blocks as it takes (the first, then 4, 16, ...), as Dask's head reads the
+  /// first partition.
+  std::optional<Table> head(std::size_t n = 5, Where where = Where::root) const;
 
   /// Collective. The rows on rank 0 (every rank with Where::all), other ranks nullopt.
   std::optional<Table> compute(Where where = Where::root) const;
@@ -197,6 +201,9 @@ class Series {
 
   /// Collective. The values on rank 0 (every rank with Where::all): index and one column.
   std::optional<Table> compute(Where where = Where::root) const;
+  /// Collective. The first n values (of a groupby result: the n smallest keys); see
+  /// DataFrame::head.
+  std::optional<Table> head(std::size_t n = 5, Where where = Where::root) const;
   /// Collective. Writes group `key` of HDF5 file `path`: datasets `index` and `values`;
   /// see DataFrame::to_hdf.
   void to_hdf(const std::string& path, const std::string& key) const;

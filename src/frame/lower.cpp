@@ -665,7 +665,7 @@ DType agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& specs) {
 
 }  // namespace
 
-std::optional<Table> compute_table(const FramePtr& root, Where where) {
+std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_t max_blocks, bool* all_blocks) {
   Runtime& rt = Runtime::current();
   const int nranks = rt.size();
 
@@ -679,6 +679,8 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
     SourcePlan p;
     p.src = std::make_shared<const CsvSource>(resolve_source(source));
     p.blocks = split_blocks(*p.src);
+    if (all_blocks) *all_blocks = p.blocks.size() <= max_blocks;
+    if (p.blocks.size() > max_blocks) p.blocks.resize(max_blocks);
     plan_of.emplace(source.token, plans.size());
     plans.push_back(std::move(p));
     return plans.back();
@@ -854,5 +856,41 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
 
 std::optional<Table> DataFrame::compute(Where where) const { return detail::compute_table(node_, where); }
 std::optional<Table> Series::compute(Where where) const { return detail::compute_table(node_, where); }
+
+namespace {
+void keep_rows(Table& t, std::size_t n) {
+  const std::size_t keep = std::min(n, t.rows());
+  auto cut = [&](Column& c) {
+    c.f64.resize(std::min(c.f64.size(), keep));
+    c.i64.resize(std::min(c.i64.size(), keep));
+    c.str.resize(std::min(c.str.size(), keep));
+  };
+  cut(t.index);
+  for (auto& c : t.columns) cut(c);
+}
+
+// Dask's head reads the first partition only; this reads the first block, then 4, 16, ...
+// blocks until it has n rows or has read everything (every rank learns the count, so all
+// agree when to stop).
+std::optional<Table> head_table(const detail::FramePtr& root, std::size_t n, Where where) {
+  if (root->level == detail::Level::agg) {
+    auto t = detail::compute_table(root, where);
+    if (t) keep_rows(*t, n);
+    return t;
+  }
+  for (std::size_t blocks = 1;; blocks *= 4) {
+    bool all = false;
+    auto t = detail::compute_table(root, Where::all, blocks, &all);
+    if (t->rows() >= n || all) {
+      keep_rows(*t, n);
+      if (where == Where::root && Runtime::current().rank() != 0) return std::nullopt;
+      return t;
+    }
+  }
+}
+}  // namespace
+
+std::optional<Table> DataFrame::head(std::size_t n, Where where) const { return head_table(node_, n, where); }
+std::optional<Table> Series::head(std::size_t n, Where where) const { return head_table(node_, n, where); }
 
 }  // namespace rask
