@@ -288,7 +288,12 @@ TEST_F(FrameTest, QuotedFieldsWithoutLineBreaksSplitAnywhere) {
   write("quoted.csv", text);
   for (std::int64_t blocksize : {1, 2, 3, 7, 11, 64}) {
     auto sum = rask::read_csv(dir_ + "/quoted.csv", {.blocksize = blocksize}).groupby("k")["v"].sum().compute();
+    // String keys: each block has its own dictionary; partials merge by the text.
+    auto by_note = rask::read_csv(dir_ + "/quoted.csv", {.blocksize = blocksize}).groupby("note").size().compute();
     if (rank() != 0) continue;
+    // "" is a missing value, as pandas reads it: not a group.
+    EXPECT_EQ(by_note->index.str, (std::vector<std::string>{"has, comma", "plain", "say \"hi\", ok"}));
+    EXPECT_EQ(by_note->columns[0].i64, (std::vector<std::int64_t>{75, 75, 75}));
     ASSERT_EQ(sum->rows(), want.size()) << "blocksize " << blocksize;
     for (std::size_t g = 0; g < want.size(); ++g)
       EXPECT_EQ(sum->columns[0].i64[g], static_cast<std::int64_t>(want[static_cast<long>(g)]))
@@ -582,6 +587,14 @@ TEST_F(FrameTest, HeadReadsTheFirstRowsInFileOrder) {
   auto filtered = df[df["k"] == 2.0].head(4);
   auto all = df.head(1000);
   auto keys = df.groupby("k")["v"].sum().head(2);
+  write("notes.csv", "k,note\n1,a\n1,\n2,b\n1,a\n");
+  auto notes = rask::read_csv(dir_ + "/notes.csv");
+  auto counted = notes.groupby("k")["note"].count().compute();
+  EXPECT_EQ(notes["note"].count(), 3u);
+  EXPECT_EQ(notes["note"].nunique(), 2u);
+  if (rank() == 0) {
+    EXPECT_EQ(counted->columns[0].i64, (std::vector<std::int64_t>{2, 1}));
+  }
   ASSERT_TRUE(first);
   EXPECT_EQ((*first)["v"].i64, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6}));
   if (rank() != 0) {

@@ -282,6 +282,7 @@ Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const Bloc
       resize_state(p, keys.dict.size());
       std::vector<bool> used(keys.dict.size(), false);
       for (std::size_t row = 0; row < rows; ++row) {
+        if (keys.codes[row] < 0) continue;  // a missing key
         const auto g = static_cast<std::size_t>(keys.codes[row]);
         used[g] = true;
         accumulate(spec, p, g, values, row);

@@ -404,7 +404,8 @@ Column to_column(const BlockColumn& b, std::string name) {
   c.i64 = b.i;
   if (b.dtype == DType::string) {
     c.str.reserve(b.codes.size());
-    for (std::int32_t code : b.codes) c.str.push_back(b.dict[static_cast<std::size_t>(code)]);
+    for (std::int32_t code : b.codes)
+      c.str.push_back(code < 0 ? std::string() : b.dict[static_cast<std::size_t>(code)]);
   }
   return c;
 }
@@ -518,6 +519,13 @@ BlockResult run_block(const SourcePlan& plan, const CsvBlock& block) {
     } else {
       keys = eval.series(*leaf.args[1]);
       values = leaf.column.empty() ? nullptr : eval.column(*leaf.args[0], leaf.column);
+    }
+    if (values && values->dtype == DType::string) {
+      // Only count takes strings: present or missing is all it needs, so the codes do.
+      auto codes = std::make_shared<BlockColumn>();
+      codes->dtype = DType::int64;
+      for (std::int32_t code : values->codes) codes->i.push_back(code < 0 ? kMissingInt : code);
+      values = std::move(codes);
     }
     out.partials.push_back(aggregate_block(plan.specs[agg_idx], *keys, values.get()));
   }
@@ -703,7 +711,7 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
         else
           spec.value_dtype = check.dtype(*leaf->args[0]);
         if (spec.value_dtype == DType::string && spec.agg == Agg::count)
-          spec.agg = Agg::size;
+          spec.value_dtype = DType::int64;  // counted by their codes; see run_block
         else if (spec.value_dtype == DType::string ||
                  (spec.value_dtype == DType::timestamp &&
                   (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std || spec.agg == Agg::var)))
@@ -717,7 +725,7 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
         spec.value_dtype = p.src->dtypes[p.src->column(leaf->column)];
         const bool numeric = spec.value_dtype != DType::string && spec.value_dtype != DType::timestamp;
         if (spec.value_dtype == DType::string && spec.agg == Agg::count)
-          spec.agg = Agg::size;
+          spec.value_dtype = DType::int64;  // counted by their codes; see run_block
         else if (!numeric && (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std ||
                               spec.agg == Agg::var || spec.value_dtype == DType::string))
           throw InputError("groupby(...)[\"" + leaf->column + "\"]." + leaf->name + "(): the column is " +
