@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -604,4 +605,82 @@ TEST_F(FrameTest, HeadReadsTheFirstRowsInFileOrder) {
   EXPECT_EQ((*filtered)["v"].i64, (std::vector<std::int64_t>{2, 5, 8, 11}));
   EXPECT_EQ(all->rows(), 100u);
   EXPECT_EQ(keys->index.i64, (std::vector<std::int64_t>{0, 1}));
+}
+
+TEST_F(FrameTest, EveryOptionAndExpressionMistakeSaysWhatAndHow) {
+  const std::string good =
+      write("e.csv", "t,x,name,flag\n2010-01-04 09:30:00,1,a,True\n2010-01-05 10:00:00,2,b,False\n");
+  write("dup.csv", "a,a\n1,2\n");
+  // A decimal after the rows the types are inferred from (the first 1,000).
+  std::string ints = "k,n\n";
+  for (int line = 0; line < 1200; ++line) ints += "1,7\n";
+  write("ints.csv", ints + "1,1.5\n");
+  write("bools.csv", "k,b\n1,True\n1,False\n1,True\n1,maybe\n");
+  write("afterquote.csv", "k,s\n1,\"ab\"c\n");
+  auto df = rask::read_csv(good, {.parse_dates = {"t"}});
+  auto other = rask::read_csv(good);
+  using Make = std::function<void()>;
+  const std::vector<std::pair<Make, std::string>> cases = {
+      {[&] { rask::read_csv(good, {.header = 3}).len(); }, "read_csv: header=3 is not supported; use 0 (first line"},
+      {[&] { rask::read_csv(good, {.header = -1}).len(); }, "read_csv: header=-1 needs names="},
+      {[&] { rask::read_csv(good, {.blocksize = -1}).len(); }, "read_csv: blocksize must be >= 0"},
+      {[&] { rask::read_csv(good, {.sep = '"'}).len(); }, "read_csv: sep cannot be a quote or a line end"},
+      {[&] { rask::read_csv(good, {.names = {"a"}}).len(); },
+       "read_csv: " + good + ":1: the header has 4 fields but names= gives 1"},
+      {[&] { rask::read_csv(dir_ + "/dup.csv").len(); },
+       "read_csv: " + dir_ + "/dup.csv:1: the header names column 'a' twice"},
+      {[&] {
+         rask::read_csv(good, {.usecols = {"x", "nope"}}).len();
+       },
+       "read_csv: usecols names column 'nope', which " + good + " does not have (it has: t, x, name, flag)"},
+      {[&] { rask::read_csv(good, {.parse_dates = {"when"}}).len(); },
+       "read_csv: parse_dates names column 'when', which the files do not have (they have: t, x, name, flag)"},
+      {[&] {
+         rask::read_csv(good, {.dtype = {{"y", "int64"}}}).len();
+       },
+       "read_csv: dtype names column 'y'"},
+      {[&] {
+         rask::read_csv(good, {.dtype = {{"x", "int32"}}}).len();
+       },
+       "read_csv: dtype 'int32' for column 'x' is not known; use \"float64\", \"int64\", \"bool\", \"string\" or "
+       "\"datetime64[ns]\""},
+      {[&] { rask::read_csv(dir_ + "/missing.csv").len(); }, "read_csv: '" + dir_ + "/missing.csv' does not exist"},
+      {[&] { rask::read_csv(dir_).len(); }, "read_csv: '" + dir_ + "' is not a regular file"},
+      {[&] { rask::read_csv(std::vector<std::string>{}); }, "read_csv: no paths given"},
+      {[&] { df[df["x"]].len(); }, "df[mask]: the mask 'x' is int64, not bool\nPossible fixes:"},
+      {[&] { df[other["x"] > 1.0]; }, "a filter df[mask] needs a bool series of the same frame"},
+      {[&] { (~df["x"]).sum(); }, "~ needs a bool series; 'x' is int64"},
+      {[&] { (-df["name"]).sum(); }, "cannot negate 'name' (object)"},
+      {[&] { (df["name"] + 1.0).sum(); }, "cannot apply + to a string column ('name' + '')"},
+      {[&] { (df["t"] + 1.0).sum(); }, "arithmetic on timestamps supports only timestamp - timestamp (nanoseconds)"},
+      {[&] { (df["x"] & df["flag"]).sum(); }, "& needs two bool series ('x' & 'flag')"},
+      {[&] { df.groupby("x")["name"].mean().compute(); },
+       "groupby(...)[\"name\"].mean(): the column is object; mean needs numbers"},
+      {[&] { df["t"].sum(); }, "'t'.sum(): the column is datetime64[ns]; sum needs numbers"},
+      {[&] { (df.groupby("x")["x"].sum() - df.groupby("t")["x"].sum()).compute(); },
+       "cannot align groupby results keyed by int64 and by datetime64[ns] in '-'"},
+      {[&] { df.groupby("x")["x"].sum() - df["x"]; },
+       "cannot combine a groupby result ('x') with a column of a frame ('x')"},
+      {[&] { df.groupby("x")["x"].sum().nunique(); }, "nunique() needs a column of a frame, not a groupby result"},
+      {[&] { df.groupby(other["x"]); }, "groupby needs a key of the same frame"},
+      {[&] { df["t"].dt().floor("week"); },
+       "dt().floor(\"week\"): unknown frequency; use \"D\", \"h\", \"min\" or \"s\""},
+      {[&] { df.groupby("x")["x"].sum().to_hdf(dir_ + "/k.h5", ""); }, "to_hdf: key must name a group"},
+      {[&] { rask::read_csv(dir_ + "/ints.csv").groupby("k")["n"].sum().compute(); },
+       dir_ + "/ints.csv:1202: column 'n': cannot parse \"1.5\" as int64\nPossible fixes:\n  * dtype={{\"n\", "
+              "\"float64\"}}"},
+      {[&] { rask::read_csv(dir_ + "/bools.csv").groupby("k")["b"].sum().compute(); },
+       dir_ + "/bools.csv:5: column 'b': cannot parse \"maybe\" as bool"},
+      {[&] { rask::read_csv(dir_ + "/afterquote.csv").groupby("k").size().compute(); },
+       dir_ + "/afterquote.csv:2: column 2: text after a closing quote"},
+  };
+  for (std::size_t case_idx = 0; case_idx < cases.size(); ++case_idx) {
+    const std::string message = error_of(cases[case_idx].first);
+    EXPECT_NE(message.find(cases[case_idx].second), std::string::npos) << "case " << case_idx << ": wanted\n"
+                                                                       << cases[case_idx].second << "\ngot\n"
+                                                                       << message;
+  }
+  std::optional<rask::Table> t = df.groupby("x")["x"].sum().compute(rask::Where::all);
+  const std::string missing = error_of([&] { (void)(*t)["nope"]; });
+  EXPECT_EQ(missing, "the table has no column 'nope' (it has: x)");
 }
