@@ -684,3 +684,14 @@ TEST_F(FrameTest, EveryOptionAndExpressionMistakeSaysWhatAndHow) {
   const std::string missing = error_of([&] { (void)(*t)["nope"]; });
   EXPECT_EQ(missing, "the table has no column 'nope' (it has: x)");
 }
+
+TEST_F(FrameTest, ValueCountsMostFrequentFirstTiesInOrderOfAppearance) {
+  write("vc.csv", "x\n3\n1\n3\n2\n2\n5\n");
+  auto df = rask::read_csv(dir_ + "/vc.csv", {.blocksize = 2});
+  auto vc = df["x"].value_counts().compute();
+  if (rank() != 0) return;
+  // As pandas 1.5.3: Series([3, 1, 3, 2, 2, 5]).value_counts() -> 3: 2, 2: 2, 1: 1, 5: 1
+  EXPECT_EQ(vc->index.i64, (std::vector<std::int64_t>{3, 2, 1, 5}));
+  EXPECT_EQ(vc->columns[0].i64, (std::vector<std::int64_t>{2, 2, 1, 1}));
+  EXPECT_EQ(vc->columns[0].name, "x");
+}

@@ -198,6 +198,9 @@ class Series {
   /// Collective: values present; distinct values (missing ones not counted).
   std::size_t count() const;
   std::size_t nunique() const;
+  /// Lazy: how often each value occurs, most frequent first, ties in order of first
+  /// appearance (pandas 1.5's order; as an operand of arithmetic it aligns by value).
+  Series value_counts() const;
 
   /// Collective. The values on rank 0 (every rank with Where::all): index and one column.
   std::optional<Table> compute(Where where = Where::root) const;

@@ -138,7 +138,7 @@ FramePtr make_node(FrameNode n) {
             "df[\"timestamp\"].dt().hour()); got " +
             std::string(level_word(key.level)) + (key.level == Level::row ? " of another frame" : ""));
       n.level = Level::agg;
-      n.series_name = n.column;
+      n.series_name = n.name == "value_counts" ? key.series_name : n.column;
       break;
     }
   }
@@ -408,6 +408,17 @@ Series operator|(const Series& a, const Series& b) { return binary("|", a.node()
 Series operator~(const Series& a) { return unary("~", a.node()); }
 
 namespace {
+// The frame a row series belongs to: the operand whose token is its frame's.
+FramePtr frame_of_series(const FramePtr& series) {
+  std::function<FramePtr(const FramePtr&)> find = [&](const FramePtr& n) -> FramePtr {
+    if (n->level == Level::frame && n->token == series->frame) return n;
+    for (const auto& a : n->args)
+      if (auto f = find(a)) return f;
+    return nullptr;
+  };
+  return find(series);
+}
+
 // Collective: a one-group reduction, its value on every rank (NaN when there are no rows).
 double reduce(const FramePtr& in, const char* agg) {
   FrameNode n;
@@ -431,19 +442,21 @@ double Series::var() const { return reduce(node_, "var"); }
 std::size_t Series::count() const { return static_cast<std::size_t>(reduce(node_, "count")); }
 std::size_t DataFrame::len() const { return static_cast<std::size_t>(reduce(node_, "size")); }
 
+Series Series::value_counts() const {
+  if (node_->level != Level::row) throw InputError("value_counts() needs a column of a frame, not a groupby result");
+  FrameNode n;
+  n.op = NodeOp::agg;
+  n.name = "value_counts";
+  n.args = {frame_of_series(node_), node_};
+  return Series(make_node(std::move(n)));
+}
+
 std::size_t Series::nunique() const {
   if (node_->level != Level::row) throw InputError("nunique() needs a column of a frame, not a groupby result");
-  // The frame this series belongs to: the operand whose token is its frame's.
-  std::function<FramePtr(const FramePtr&)> frame_of = [&](const FramePtr& n) -> FramePtr {
-    if (n->level == Level::frame && n->token == node_->frame) return n;
-    for (const auto& a : n->args)
-      if (auto f = frame_of(a)) return f;
-    return nullptr;
-  };
   FrameNode n;
   n.op = NodeOp::agg;
   n.name = "size";
-  n.args = {frame_of(node_), node_};
+  n.args = {frame_of_series(node_), node_};
   auto table = detail::compute_table(make_node(std::move(n)), Where::all);
   return table->rows();
 }

@@ -82,9 +82,10 @@ void resize_state(Partial& p, std::size_t groups) {
 }
 
 // Adds row `row` of `values` to group `g`.
-inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const BlockColumn* values, std::size_t row) {
+inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const BlockColumn* values, std::size_t row,
+                       std::int64_t first_seen_base) {
   if (spec.agg == Agg::size) {
-    ++p.n[g];
+    if (++p.n[g] == 1 && spec.first_seen) p.ia[g] = first_seen_base + static_cast<std::int64_t>(row);
     return;
   }
   if (!spec.int_values()) {
@@ -232,8 +233,10 @@ void combine(const AggSpec& spec, Partial& out, std::size_t g, const Partial& r,
 
 }  // namespace
 
-Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values) {
+Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values,
+                        std::size_t block_index) {
   Partial p;
+  const auto first_seen_base = static_cast<std::int64_t>(block_index) << 40;
   const std::size_t rows = keys.size();
   std::vector<std::size_t> order;
   switch (keys.dtype) {
@@ -246,7 +249,7 @@ Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const Bloc
         if (k == kMissingInt) continue;
         const std::size_t g = slots.slot(k, p.ikeys);
         if (g >= p.n.size()) resize_state(p, g + 1);
-        accumulate(spec, p, g, values, row);
+        accumulate(spec, p, g, values, row, first_seen_base);
       }
       order.resize(p.ikeys.size());
       std::iota(order.begin(), order.end(), 0);
@@ -265,7 +268,7 @@ Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const Bloc
         std::memcpy(&b, &k, sizeof b);
         const std::size_t g = slots.slot(b, bits);
         if (g >= p.n.size()) resize_state(p, g + 1);
-        accumulate(spec, p, g, values, row);
+        accumulate(spec, p, g, values, row, first_seen_base);
       }
       for (std::int64_t b : bits) {
         double k;
@@ -285,7 +288,7 @@ Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const Bloc
         if (keys.codes[row] < 0) continue;  // a missing key
         const auto g = static_cast<std::size_t>(keys.codes[row]);
         used[g] = true;
-        accumulate(spec, p, g, values, row);
+        accumulate(spec, p, g, values, row, first_seen_base);
       }
       p.skeys = keys.dict;
       for (std::size_t code = 0; code < p.skeys.size(); ++code)

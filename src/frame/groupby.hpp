@@ -19,6 +19,7 @@ struct AggSpec {
   Agg agg = Agg::size;
   DType value_dtype = DType::float64;  // ignored for size
   DType key_dtype = DType::int64;
+  bool first_seen = false;  // size: also keep where each key first appears (value_counts)
   bool int_values() const noexcept { return value_dtype != DType::float64; }
 };
 
@@ -35,8 +36,10 @@ struct Partial {
 };
 
 /// Reduces one block: rows where the key is missing are dropped (pandas' dropna).
-/// `values` is ignored for size.
-Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values);
+/// `values` is ignored for size. With spec.first_seen, `ia` holds each key's first
+/// appearance as (block_index << 40) + row, which merging keeps from the earlier block.
+Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values,
+                        std::size_t block_index = 0);
 
 /// Merges two partials of the same aggregation; `left` holds the earlier blocks.
 Partial merge_partials(const AggSpec& spec, const Partial& left, const Partial& right);

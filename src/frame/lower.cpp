@@ -18,6 +18,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <unordered_map>
 
 #include "frame/csv.hpp"
@@ -501,7 +502,7 @@ BlockResult merge_results(const SourcePlan& plan, const Inputs& in) {
   return out;
 }
 
-BlockResult run_block(const SourcePlan& plan, const CsvBlock& block) {
+BlockResult run_block(const SourcePlan& plan, const CsvBlock& block, std::size_t block_index) {
   ScanStats stats;
   auto parsed = scan_block(*plan.src, block, plan.wanted, stats);
   BlockEval eval(*plan.src, plan.wanted, std::move(parsed), stats.rows);
@@ -527,7 +528,7 @@ BlockResult run_block(const SourcePlan& plan, const CsvBlock& block) {
       for (std::int32_t code : values->codes) codes->i.push_back(code < 0 ? kMissingInt : code);
       values = std::move(codes);
     }
-    out.partials.push_back(aggregate_block(plan.specs[agg_idx], *keys, values.get()));
+    out.partials.push_back(aggregate_block(plan.specs[agg_idx], *keys, values.get(), block_index));
   }
   if (plan.rows_output) {
     const FrameNode& o = *plan.rows_output;
@@ -702,7 +703,8 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
       SourcePlan& p = plan_for(*leaf->args[0]);
       Checker check{*p.src};
       AggSpec spec;
-      spec.agg = parse_agg(leaf->name);
+      spec.agg = parse_agg(leaf->name == "value_counts" ? "size" : leaf->name);
+      spec.first_seen = leaf->name == "value_counts";
       if (leaf->op == NodeOp::reduce) {
         // One group (key 0) over the whole column, or the frame's rows for size.
         spec.key_dtype = DType::int64;
@@ -777,7 +779,7 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
       const int owner = std::min(nranks - 1, static_cast<int>(middle * nranks / std::max<double>(1, total)));
       const std::string key = stem + "-b" + std::to_string(block_idx);
       graph.add<BlockResult>(
-          key, {}, [shared, block](const Inputs&) { return run_block(*shared, block); },
+          key, {}, [shared, block, block_idx](const Inputs&) { return run_block(*shared, block, block_idx); },
           TaskOptions{.cost = static_cast<double>(bytes) / 4e8,
                       .bytes = plan.rows_output ? static_cast<double>(bytes) : 1024.0,
                       .owner = owner});
@@ -836,6 +838,31 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
           }();
           v.values.name = root->series_name;
           table.columns.push_back(std::move(v.values));
+          if (root->op == NodeOp::agg && root->name == "value_counts") {
+            // pandas 1.5's order: most frequent first, ties in order of first appearance.
+            const Partial* partial = nullptr;
+            for (std::size_t plan_idx = 0; plan_idx < shared_plans->size(); ++plan_idx)
+              for (std::size_t agg_idx = 0; agg_idx < (*shared_plans)[plan_idx].aggs.size(); ++agg_idx)
+                if ((*shared_plans)[plan_idx].aggs[agg_idx]->token == root->token)
+                  partial = &in.get<BlockResult>(plan_idx).partials[agg_idx];
+            std::vector<std::size_t> order(partial->groups());
+            std::iota(order.begin(), order.end(), 0);
+            std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+              return partial->n[x] != partial->n[y] ? partial->n[x] > partial->n[y] : partial->ia[x] < partial->ia[y];
+            });
+            auto reorder = [&](Column& c) {
+              Column out = c;
+              for (std::size_t row = 0; row < order.size(); ++row) {
+                if (!c.f64.empty()) out.f64[row] = c.f64[order[row]];
+                if (!c.i64.empty()) out.i64[row] = c.i64[order[row]];
+                if (!c.str.empty()) out.str[row] = c.str[order[row]];
+              }
+              c = std::move(out);
+            };
+            reorder(table.index);
+            reorder(table.columns[0]);
+            table.index.name.clear();
+          }
         }
         return table;
       },
