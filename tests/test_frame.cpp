@@ -695,3 +695,30 @@ TEST_F(FrameTest, ValueCountsMostFrequentFirstTiesInOrderOfAppearance) {
   EXPECT_EQ(vc->columns[0].i64, (std::vector<std::int64_t>{2, 2, 1, 1}));
   EXPECT_EQ(vc->columns[0].name, "x");
 }
+
+TEST_F(FrameTest, GroupbySeveralColumnsSortsTuples) {
+  write("multi.csv",
+        "sym,day,v,w\nibm,2,1.0,-1.5\naig,2,2.0,0.5\nibm,1,3.0,-1.5\naig,1,4.0,-0.0\n,1,5.0,1\nibm,1,6.0,0.0\n");
+  auto df = rask::read_csv(dir_ + "/multi.csv", {.blocksize = 3});
+  auto sums = df.groupby({"sym", "day"})["v"].sum();
+  auto counts = df.groupby({"sym", "day"}).size();
+  auto by_float = df.groupby({"w", "day"})["v"].max().compute();
+  auto diff = (sums - counts).compute();
+  sums.to_csv(dir_ + "/multi_out.csv");
+  auto t = sums.compute();  // collective: every rank calls it
+  if (rank() != 0) return;
+  ASSERT_EQ(t->levels.size(), 2u);
+  EXPECT_EQ(t->levels[0].name, "sym");
+  EXPECT_EQ(t->levels[0].str, (std::vector<std::string>{"aig", "aig", "ibm", "ibm"}));  // the missing sym is dropped
+  EXPECT_EQ(t->levels[1].i64, (std::vector<std::int64_t>{1, 2, 1, 2}));
+  EXPECT_EQ(t->columns[0].f64, (std::vector<double>{4.0, 2.0, 9.0, 1.0}));
+  EXPECT_EQ(t->index.i64, (std::vector<std::int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(diff->columns[0].f64, (std::vector<double>{3.0, 1.0, 7.0, 0.0}));
+  // Floats order as numbers, negatives first; -0 and 0 are one key.
+  EXPECT_EQ(by_float->levels[0].f64, (std::vector<double>{-1.5, -1.5, 0.0, 0.5, 1.0}));
+  EXPECT_EQ(by_float->levels[1].i64, (std::vector<std::int64_t>{1, 2, 1, 2, 1}));
+  EXPECT_EQ(by_float->columns[0].f64, (std::vector<double>{3.0, 1.0, 6.0, 2.0, 5.0}));
+  std::ifstream in(dir_ + "/multi_out.csv");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "sym,day,v\naig,1,4.0\naig,2,2.0\nibm,1,9.0\nibm,2,1.0\n");
+}

@@ -83,6 +83,9 @@ struct BadLines {
 struct Table {
   Column index;
   std::vector<Column> columns;
+  /// A groupby on several columns: one column per key, in the groupby's order (pandas'
+  /// MultiIndex, row by row); `index` then holds the row number.
+  std::vector<Column> levels;
   BadLines bad_lines;
   std::size_t rows() const noexcept { return index.size(); }
   /// The column named `name`; throws InputError listing the names present.
@@ -121,6 +124,10 @@ class DataFrame {
   /// `df["timestamp"].dt().hour()`) or by a column name. Missing keys are dropped.
   GroupBy groupby(const Series& key) const;
   GroupBy groupby(const std::string& column) const;
+  /// Groups by several columns: the result's Table::levels hold one column per key
+  /// (pandas' MultiIndex), sorted as tuples. A row missing any key is dropped.
+  GroupBy groupby(const std::vector<std::string>& columns) const;
+  GroupBy groupby(std::initializer_list<std::string> columns) const;
 
   /// Collective. The number of rows (pandas' len(df)), on every rank.
   std::size_t len() const;
@@ -260,8 +267,8 @@ Series operator~(const Series& a);
 /// std and var with ddof = 1). Local and lazy; each gives a Series indexed by key.
 class SeriesGroupBy {
  public:
-  SeriesGroupBy(detail::FramePtr frame, detail::FramePtr key, std::string column)
-      : frame_(std::move(frame)), key_(std::move(key)), column_(std::move(column)) {}
+  SeriesGroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys, std::string column)
+      : frame_(std::move(frame)), keys_(std::move(keys)), column_(std::move(column)) {}
   Series sum() const;
   Series mean() const;
   Series min() const;
@@ -274,20 +281,23 @@ class SeriesGroupBy {
 
  private:
   Series make(const char* agg) const;
-  detail::FramePtr frame_, key_;
+  detail::FramePtr frame_;
+  std::vector<detail::FramePtr> keys_;
   std::string column_;
 };
 
 /// `df.groupby(key)`: pick a column with operator[], or count rows with size().
 class GroupBy {
  public:
-  GroupBy(detail::FramePtr frame, detail::FramePtr key) : frame_(std::move(frame)), key_(std::move(key)) {}
+  GroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys)
+      : frame_(std::move(frame)), keys_(std::move(keys)) {}
   SeriesGroupBy operator[](const std::string& column) const;
   /// Rows per group (missing values included), int64.
   Series size() const;
 
  private:
-  detail::FramePtr frame_, key_;
+  detail::FramePtr frame_;
+  std::vector<detail::FramePtr> keys_;
 };
 
 /// A frame over CSV files: a glob pattern (`minute/aig/2010-01-*.csv`), one path, or a

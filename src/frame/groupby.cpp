@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 
 namespace rask::detail {
 
@@ -383,6 +384,92 @@ void finish_partial(const AggSpec& spec, const Partial& p, Column& index, Column
       }
       return;
   }
+}
+
+namespace {
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+std::uint64_t get_u64(const std::string& in, std::size_t& pos) {
+  std::uint64_t v = 0;
+  for (int byte = 0; byte < 8; ++byte) v = (v << 8) | static_cast<unsigned char>(in[pos++]);
+  return v;
+}
+constexpr std::uint64_t kSign = 0x8000000000000000ull;
+}  // namespace
+
+BlockColumn encode_keys(const std::vector<const BlockColumn*>& keys) {
+  BlockColumn out;
+  out.dtype = DType::string;
+  const std::size_t rows = keys.at(0)->size();
+  std::unordered_map<std::string, std::int32_t> codes;
+  std::string key;
+  for (std::size_t row = 0; row < rows; ++row) {
+    key.clear();
+    bool missing = false;
+    for (const BlockColumn* k : keys) {
+      if (k->dtype == DType::float64) {
+        double v = k->f[row];
+        if (std::isnan(v)) missing = true;
+        if (v == 0) v = 0;  // -0 groups with 0
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        put_u64(key, bits & kSign ? ~bits : bits ^ kSign);
+      } else if (k->dtype == DType::string) {
+        const std::int32_t code = k->codes[row];
+        if (code < 0) {
+          missing = true;
+          continue;
+        }
+        for (char c : k->dict[static_cast<std::size_t>(code)]) {
+          key += c;
+          if (c == '\0') key += '\xff';
+        }
+        key += '\0';
+        key += '\0';
+      } else {
+        if (k->i[row] == kMissingInt) missing = true;
+        put_u64(key, static_cast<std::uint64_t>(k->i[row]) ^ kSign);
+      }
+    }
+    if (missing) {
+      out.codes.push_back(-1);
+      continue;
+    }
+    auto [it, fresh] = codes.try_emplace(key, static_cast<std::int32_t>(out.dict.size()));
+    if (fresh) out.dict.push_back(key);
+    out.codes.push_back(it->second);
+  }
+  return out;
+}
+
+std::vector<Column> decode_keys(const std::vector<std::string>& encoded, const std::vector<DType>& levels) {
+  std::vector<Column> out(levels.size());
+  for (std::size_t level = 0; level < levels.size(); ++level) out[level].dtype = levels[level];
+  for (const std::string& key : encoded) {
+    std::size_t pos = 0;
+    for (std::size_t level = 0; level < levels.size(); ++level) {
+      Column& c = out[level];
+      if (c.dtype == DType::float64) {
+        std::uint64_t bits = get_u64(key, pos);
+        bits = bits & kSign ? bits ^ kSign : ~bits;
+        double v;
+        std::memcpy(&v, &bits, sizeof v);
+        c.f64.push_back(v);
+      } else if (c.dtype == DType::string) {
+        std::string text;
+        while (!(key[pos] == '\0' && key[pos + 1] == '\0')) {
+          text += key[pos];
+          pos += key[pos] == '\0' ? 2 : 1;
+        }
+        pos += 2;
+        c.str.push_back(std::move(text));
+      } else {
+        c.i64.push_back(static_cast<std::int64_t>(get_u64(key, pos) ^ kSign));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace rask::detail

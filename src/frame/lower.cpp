@@ -517,6 +517,15 @@ BlockResult run_block(const SourcePlan& plan, const CsvBlock& block, std::size_t
       zeros->dtype = DType::int64;
       zeros->i.assign(values ? values->size() : eval.frame_rows(in), 0);
       keys = std::move(zeros);
+    } else if (leaf.args.size() > 2) {
+      std::vector<ColPtr> parts;
+      std::vector<const BlockColumn*> raw;
+      for (std::size_t key_idx = 1; key_idx < leaf.args.size(); ++key_idx) {
+        parts.push_back(eval.series(*leaf.args[key_idx]));
+        raw.push_back(parts.back().get());
+      }
+      keys = std::make_shared<const BlockColumn>(encode_keys(raw));
+      values = leaf.column.empty() ? nullptr : eval.column(*leaf.args[0], leaf.column);
     } else {
       keys = eval.series(*leaf.args[1]);
       values = leaf.column.empty() ? nullptr : eval.column(*leaf.args[0], leaf.column);
@@ -656,18 +665,22 @@ AggValues eval_agg(const FrameNode& n, const std::map<Token, AggValues>& leaves)
   return out;
 }
 
-DType agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& specs) {
-  if (n.op == NodeOp::agg || n.op == NodeOp::reduce) return specs.at(n.token).key_dtype;
-  DType found = DType::float64;
-  bool any = false;
+// The type of a groupby result's keys, as text ("int64", or "(object, int64)" for several).
+std::string agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& specs) {
+  if (n.op == NodeOp::agg || n.op == NodeOp::reduce) {
+    const AggSpec& spec = specs.at(n.token);
+    if (spec.levels.empty()) return dtype_name(spec.key_dtype);
+    std::string out;
+    for (DType d : spec.levels) out += (out.empty() ? "(" : ", ") + dtype_name(d);
+    return out + ")";
+  }
+  std::string found;
   for (const auto& a : n.args) {
     if (a->level != Level::agg) continue;
-    const DType d = agg_key_dtype(*a, specs);
-    if (any && d != found)
-      throw InputError("cannot align groupby results keyed by " + dtype_name(found) + " and by " + dtype_name(d) +
-                       " in '" + n.name + "'");
+    const std::string d = agg_key_dtype(*a, specs);
+    if (!found.empty() && d != found)
+      throw InputError("cannot align groupby results keyed by " + found + " and by " + d + " in '" + n.name + "'");
     found = d;
-    any = true;
   }
   return found;
 }
@@ -719,6 +732,10 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
                   (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std || spec.agg == Agg::var)))
           throw InputError("'" + leaf->series_name + "'." + leaf->name + "(): the column is " +
                            dtype_name(spec.value_dtype) + "; " + leaf->name + " needs numbers");
+      } else if (leaf->args.size() > 2) {
+        spec.key_dtype = DType::string;  // encoded tuples, decoded into Table::levels at the end
+        for (std::size_t key_idx = 1; key_idx < leaf->args.size(); ++key_idx)
+          spec.levels.push_back(check.dtype(*leaf->args[key_idx]));
       } else {
         spec.key_dtype = check.dtype(*leaf->args[1]);
       }
@@ -838,6 +855,19 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
           }();
           v.values.name = root->series_name;
           table.columns.push_back(std::move(v.values));
+          std::vector<FramePtr> aggs;
+          collect_aggs(root, aggs);
+          const AggSpec& first_spec = spec_of.at(aggs[0]->token);
+          if (!first_spec.levels.empty()) {
+            // Several keys: the encoded tuples become one column per key.
+            table.levels = decode_keys(table.index.str, first_spec.levels);
+            for (std::size_t level = 0; level < table.levels.size(); ++level)
+              table.levels[level].name = aggs[0]->args[level + 1]->series_name;
+            table.index = Column{};
+            table.index.dtype = DType::int64;
+            for (std::size_t row = 0; row < table.columns[0].size(); ++row)
+              table.index.i64.push_back(static_cast<std::int64_t>(row));
+          }
           if (root->op == NodeOp::agg && root->name == "value_counts") {
             // pandas 1.5's order: most frequent first, ties in order of first appearance.
             const Partial* partial = nullptr;
