@@ -5,7 +5,7 @@ set -euo pipefail
 build=(cmake make g++ libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev
        libscalapack-openmpi-dev libopenblas-dev libgtest-dev libfast-float-dev)
 # Independent checks in the tests use NumPy/pandas from Debian's Python.
-test=(python3-numpy python3-pandas)
+test=(python3-numpy python3-pandas python3-h5py)
 # The peer in side-by-side benchmarks.
 bench=(python3-dask python3-distributed python3-pandas python3-numpy)
 want=("${build[@]}")
