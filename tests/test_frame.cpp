@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -288,7 +289,12 @@ TEST_F(FrameTest, QuotedFieldsWithoutLineBreaksSplitAnywhere) {
   write("quoted.csv", text);
   for (std::int64_t blocksize : {1, 2, 3, 7, 11, 64}) {
     auto sum = rask::read_csv(dir_ + "/quoted.csv", {.blocksize = blocksize}).groupby("k")["v"].sum().compute();
+    // String keys: each block has its own dictionary; partials merge by the text.
+    auto by_note = rask::read_csv(dir_ + "/quoted.csv", {.blocksize = blocksize}).groupby("note").size().compute();
     if (rank() != 0) continue;
+    // "" is a missing value, as pandas reads it: not a group.
+    EXPECT_EQ(by_note->index.str, (std::vector<std::string>{"has, comma", "plain", "say \"hi\", ok"}));
+    EXPECT_EQ(by_note->columns[0].i64, (std::vector<std::int64_t>{75, 75, 75}));
     ASSERT_EQ(sum->rows(), want.size()) << "blocksize " << blocksize;
     for (std::size_t g = 0; g < want.size(); ++g)
       EXPECT_EQ(sum->columns[0].i64[g], static_cast<std::int64_t>(want[static_cast<long>(g)]))
@@ -571,4 +577,148 @@ TEST_F(FrameTest, FrameToCsvQuotesStringsAndFormatsTimestamps) {
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(all, ",t,name,x\n0,2010-01-04 09:30:00,\"a, b\",1.5\n1,2010-01-05 00:00:00.25,\"say \"\"x\"\"\",\n");
   EXPECT_TRUE(fs::exists(dir_ + "/fc_out.h5"));
+}
+
+TEST_F(FrameTest, HeadReadsTheFirstRowsInFileOrder) {
+  std::string text = "k,v\n";
+  for (int line = 0; line < 100; ++line) text += std::to_string(line % 3) + "," + std::to_string(line) + "\n";
+  write("head.csv", text);
+  auto df = rask::read_csv(dir_ + "/head.csv", {.blocksize = 40});
+  auto first = df.head(7, rask::Where::all);
+  auto filtered = df[df["k"] == 2.0].head(4);
+  auto all = df.head(1000);
+  auto keys = df.groupby("k")["v"].sum().head(2);
+  write("notes.csv", "k,note\n1,a\n1,\n2,b\n1,a\n");
+  auto notes = rask::read_csv(dir_ + "/notes.csv");
+  auto counted = notes.groupby("k")["note"].count().compute();
+  EXPECT_EQ(notes["note"].count(), 3u);
+  EXPECT_EQ(notes["note"].nunique(), 2u);
+  if (rank() == 0) {
+    EXPECT_EQ(counted->columns[0].i64, (std::vector<std::int64_t>{2, 1}));
+  }
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["v"].i64, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6}));
+  if (rank() != 0) {
+    EXPECT_FALSE(filtered);
+    return;
+  }
+  EXPECT_EQ((*filtered)["v"].i64, (std::vector<std::int64_t>{2, 5, 8, 11}));
+  EXPECT_EQ(all->rows(), 100u);
+  EXPECT_EQ(keys->index.i64, (std::vector<std::int64_t>{0, 1}));
+}
+
+TEST_F(FrameTest, EveryOptionAndExpressionMistakeSaysWhatAndHow) {
+  const std::string good =
+      write("e.csv", "t,x,name,flag\n2010-01-04 09:30:00,1,a,True\n2010-01-05 10:00:00,2,b,False\n");
+  write("dup.csv", "a,a\n1,2\n");
+  // A decimal after the rows the types are inferred from (the first 1,000).
+  std::string ints = "k,n\n";
+  for (int line = 0; line < 1200; ++line) ints += "1,7\n";
+  write("ints.csv", ints + "1,1.5\n");
+  write("bools.csv", "k,b\n1,True\n1,False\n1,True\n1,maybe\n");
+  write("afterquote.csv", "k,s\n1,\"ab\"c\n");
+  auto df = rask::read_csv(good, {.parse_dates = {"t"}});
+  auto other = rask::read_csv(good);
+  using Make = std::function<void()>;
+  const std::vector<std::pair<Make, std::string>> cases = {
+      {[&] { rask::read_csv(good, {.header = 3}).len(); }, "read_csv: header=3 is not supported; use 0 (first line"},
+      {[&] { rask::read_csv(good, {.header = -1}).len(); }, "read_csv: header=-1 needs names="},
+      {[&] { rask::read_csv(good, {.blocksize = -1}).len(); }, "read_csv: blocksize must be >= 0"},
+      {[&] { rask::read_csv(good, {.sep = '"'}).len(); }, "read_csv: sep cannot be a quote or a line end"},
+      {[&] { rask::read_csv(good, {.names = {"a"}}).len(); },
+       "read_csv: " + good + ":1: the header has 4 fields but names= gives 1"},
+      {[&] { rask::read_csv(dir_ + "/dup.csv").len(); },
+       "read_csv: " + dir_ + "/dup.csv:1: the header names column 'a' twice"},
+      {[&] {
+         rask::read_csv(good, {.usecols = {"x", "nope"}}).len();
+       },
+       "read_csv: usecols names column 'nope', which " + good + " does not have (it has: t, x, name, flag)"},
+      {[&] { rask::read_csv(good, {.parse_dates = {"when"}}).len(); },
+       "read_csv: parse_dates names column 'when', which the files do not have (they have: t, x, name, flag)"},
+      {[&] {
+         rask::read_csv(good, {.dtype = {{"y", "int64"}}}).len();
+       },
+       "read_csv: dtype names column 'y'"},
+      {[&] {
+         rask::read_csv(good, {.dtype = {{"x", "int32"}}}).len();
+       },
+       "read_csv: dtype 'int32' for column 'x' is not known; use \"float64\", \"int64\", \"bool\", \"string\" or "
+       "\"datetime64[ns]\""},
+      {[&] { rask::read_csv(dir_ + "/missing.csv").len(); }, "read_csv: '" + dir_ + "/missing.csv' does not exist"},
+      {[&] { rask::read_csv(dir_).len(); }, "read_csv: '" + dir_ + "' is not a regular file"},
+      {[&] { rask::read_csv(std::vector<std::string>{}); }, "read_csv: no paths given"},
+      {[&] { df[df["x"]].len(); }, "df[mask]: the mask 'x' is int64, not bool\nPossible fixes:"},
+      {[&] { df[other["x"] > 1.0]; }, "a filter df[mask] needs a bool series of the same frame"},
+      {[&] { (~df["x"]).sum(); }, "~ needs a bool series; 'x' is int64"},
+      {[&] { (-df["name"]).sum(); }, "cannot negate 'name' (object)"},
+      {[&] { (df["name"] + 1.0).sum(); }, "cannot apply + to a string column ('name' + '')"},
+      {[&] { (df["t"] + 1.0).sum(); }, "arithmetic on timestamps supports only timestamp - timestamp (nanoseconds)"},
+      {[&] { (df["x"] & df["flag"]).sum(); }, "& needs two bool series ('x' & 'flag')"},
+      {[&] { df.groupby("x")["name"].mean().compute(); },
+       "groupby(...)[\"name\"].mean(): the column is object; mean needs numbers"},
+      {[&] { df["t"].sum(); }, "'t'.sum(): the column is datetime64[ns]; sum needs numbers"},
+      {[&] { (df.groupby("x")["x"].sum() - df.groupby("t")["x"].sum()).compute(); },
+       "cannot align groupby results keyed by int64 and by datetime64[ns] in '-'"},
+      {[&] { df.groupby("x")["x"].sum() - df["x"]; },
+       "cannot combine a groupby result ('x') with a column of a frame ('x')"},
+      {[&] { df.groupby("x")["x"].sum().nunique(); }, "nunique() needs a column of a frame, not a groupby result"},
+      {[&] { df.groupby(other["x"]); }, "groupby needs a key of the same frame"},
+      {[&] { df["t"].dt().floor("week"); },
+       "dt().floor(\"week\"): unknown frequency; use \"D\", \"h\", \"min\" or \"s\""},
+      {[&] { df.groupby("x")["x"].sum().to_hdf(dir_ + "/k.h5", ""); }, "to_hdf: key must name a group"},
+      {[&] { rask::read_csv(dir_ + "/ints.csv").groupby("k")["n"].sum().compute(); },
+       dir_ + "/ints.csv:1202: column 'n': cannot parse \"1.5\" as int64\nPossible fixes:\n  * dtype={{\"n\", "
+              "\"float64\"}}"},
+      {[&] { rask::read_csv(dir_ + "/bools.csv").groupby("k")["b"].sum().compute(); },
+       dir_ + "/bools.csv:5: column 'b': cannot parse \"maybe\" as bool"},
+      {[&] { rask::read_csv(dir_ + "/afterquote.csv").groupby("k").size().compute(); },
+       dir_ + "/afterquote.csv:2: column 2: text after a closing quote"},
+  };
+  for (std::size_t case_idx = 0; case_idx < cases.size(); ++case_idx) {
+    const std::string message = error_of(cases[case_idx].first);
+    EXPECT_NE(message.find(cases[case_idx].second), std::string::npos) << "case " << case_idx << ": wanted\n"
+                                                                       << cases[case_idx].second << "\ngot\n"
+                                                                       << message;
+  }
+  std::optional<rask::Table> t = df.groupby("x")["x"].sum().compute(rask::Where::all);
+  const std::string missing = error_of([&] { (void)(*t)["nope"]; });
+  EXPECT_EQ(missing, "the table has no column 'nope' (it has: x)");
+}
+
+TEST_F(FrameTest, ValueCountsMostFrequentFirstTiesInOrderOfAppearance) {
+  write("vc.csv", "x\n3\n1\n3\n2\n2\n5\n");
+  auto df = rask::read_csv(dir_ + "/vc.csv", {.blocksize = 2});
+  auto vc = df["x"].value_counts().compute();
+  if (rank() != 0) return;
+  // As pandas 1.5.3: Series([3, 1, 3, 2, 2, 5]).value_counts() -> 3: 2, 2: 2, 1: 1, 5: 1
+  EXPECT_EQ(vc->index.i64, (std::vector<std::int64_t>{3, 2, 1, 5}));
+  EXPECT_EQ(vc->columns[0].i64, (std::vector<std::int64_t>{2, 2, 1, 1}));
+  EXPECT_EQ(vc->columns[0].name, "x");
+}
+
+TEST_F(FrameTest, GroupbySeveralColumnsSortsTuples) {
+  write("multi.csv",
+        "sym,day,v,w\nibm,2,1.0,-1.5\naig,2,2.0,0.5\nibm,1,3.0,-1.5\naig,1,4.0,-0.0\n,1,5.0,1\nibm,1,6.0,0.0\n");
+  auto df = rask::read_csv(dir_ + "/multi.csv", {.blocksize = 3});
+  auto sums = df.groupby({"sym", "day"})["v"].sum();
+  auto counts = df.groupby({"sym", "day"}).size();
+  auto by_float = df.groupby({"w", "day"})["v"].max().compute();
+  auto diff = (sums - counts).compute();
+  sums.to_csv(dir_ + "/multi_out.csv");
+  auto t = sums.compute();  // collective: every rank calls it
+  if (rank() != 0) return;
+  ASSERT_EQ(t->levels.size(), 2u);
+  EXPECT_EQ(t->levels[0].name, "sym");
+  EXPECT_EQ(t->levels[0].str, (std::vector<std::string>{"aig", "aig", "ibm", "ibm"}));  // the missing sym is dropped
+  EXPECT_EQ(t->levels[1].i64, (std::vector<std::int64_t>{1, 2, 1, 2}));
+  EXPECT_EQ(t->columns[0].f64, (std::vector<double>{4.0, 2.0, 9.0, 1.0}));
+  EXPECT_EQ(t->index.i64, (std::vector<std::int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(diff->columns[0].f64, (std::vector<double>{3.0, 1.0, 7.0, 0.0}));
+  // Floats order as numbers, negatives first; -0 and 0 are one key.
+  EXPECT_EQ(by_float->levels[0].f64, (std::vector<double>{-1.5, -1.5, 0.0, 0.5, 1.0}));
+  EXPECT_EQ(by_float->levels[1].i64, (std::vector<std::int64_t>{1, 2, 1, 2, 1}));
+  EXPECT_EQ(by_float->columns[0].f64, (std::vector<double>{3.0, 1.0, 6.0, 2.0, 5.0}));
+  std::ifstream in(dir_ + "/multi_out.csv");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "sym,day,v\naig,1,4.0\naig,2,2.0\nibm,1,9.0\nibm,2,1.0\n");
 }

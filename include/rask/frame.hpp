@@ -80,6 +80,9 @@ struct BadLines {
 struct Table {
   Column index;
   std::vector<Column> columns;
+  /// A groupby on several columns: one column per key, in the groupby's order (pandas'
+  /// MultiIndex, row by row); `index` then holds the row number.
+  std::vector<Column> levels;
   BadLines bad_lines;
   std::size_t rows() const noexcept { return index.size(); }
   /// The column named `name`; throws InputError listing the names present.
@@ -118,9 +121,17 @@ class DataFrame {
   /// `df["timestamp"].dt().hour()`) or by a column name. Missing keys are dropped.
   GroupBy groupby(const Series& key) const;
   GroupBy groupby(const std::string& column) const;
+  /// Groups by several columns: the result's Table::levels hold one column per key
+  /// (pandas' MultiIndex), sorted as tuples. A row missing any key is dropped.
+  GroupBy groupby(const std::vector<std::string>& columns) const;
+  GroupBy groupby(std::initializer_list<std::string> columns) const;
 
   /// Collective. The number of rows (pandas' len(df)), on every rank.
   std::size_t len() const;
+  /// Collective. The first n rows, on rank 0 (every rank with Where::all). Reads only
+  /// as many blocks as it takes (the first, then 4, 16, ...), as Dask's head reads the
+  /// first partition.
+  std::optional<Table> head(std::size_t n = 5, Where where = Where::root) const;
 
   /// Collective. The rows on rank 0 (every rank with Where::all), other ranks nullopt.
   std::optional<Table> compute(Where where = Where::root) const;
@@ -191,9 +202,15 @@ class Series {
   /// Collective: values present; distinct values (missing ones not counted).
   std::size_t count() const;
   std::size_t nunique() const;
+  /// Lazy: how often each value occurs, most frequent first, ties in order of first
+  /// appearance (pandas 1.5's order; as an operand of arithmetic it aligns by value).
+  Series value_counts() const;
 
   /// Collective. The values on rank 0 (every rank with Where::all): index and one column.
   std::optional<Table> compute(Where where = Where::root) const;
+  /// Collective. The first n values (of a groupby result: the n smallest keys); see
+  /// DataFrame::head.
+  std::optional<Table> head(std::size_t n = 5, Where where = Where::root) const;
   /// Collective. Writes group `key` of HDF5 file `path`: datasets `index` and `values`;
   /// see DataFrame::to_hdf.
   void to_hdf(const std::string& path, const std::string& key) const;
@@ -247,8 +264,8 @@ Series operator~(const Series& a);
 /// std and var with ddof = 1). Local and lazy; each gives a Series indexed by key.
 class SeriesGroupBy {
  public:
-  SeriesGroupBy(detail::FramePtr frame, detail::FramePtr key, std::string column)
-      : frame_(std::move(frame)), key_(std::move(key)), column_(std::move(column)) {}
+  SeriesGroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys, std::string column)
+      : frame_(std::move(frame)), keys_(std::move(keys)), column_(std::move(column)) {}
   Series sum() const;
   Series mean() const;
   Series min() const;
@@ -261,20 +278,23 @@ class SeriesGroupBy {
 
  private:
   Series make(const char* agg) const;
-  detail::FramePtr frame_, key_;
+  detail::FramePtr frame_;
+  std::vector<detail::FramePtr> keys_;
   std::string column_;
 };
 
 /// `df.groupby(key)`: pick a column with operator[], or count rows with size().
 class GroupBy {
  public:
-  GroupBy(detail::FramePtr frame, detail::FramePtr key) : frame_(std::move(frame)), key_(std::move(key)) {}
+  GroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys)
+      : frame_(std::move(frame)), keys_(std::move(keys)) {}
   SeriesGroupBy operator[](const std::string& column) const;
   /// Rows per group (missing values included), int64.
   Series size() const;
 
  private:
-  detail::FramePtr frame_, key_;
+  detail::FramePtr frame_;
+  std::vector<detail::FramePtr> keys_;
 };
 
 /// A frame over CSV files: a glob pattern (`minute/aig/2010-01-*.csv`), one path, or a

@@ -382,6 +382,10 @@ std::vector<BlockColumn> scan_block(const CsvSource& src, const CsvBlock& blk, c
         break;
       }
       case DType::string: {
+        if (text.empty()) {  // missing, as pandas reads an empty field: code -1
+          col.codes.push_back(-1);
+          break;
+        }
         auto& dict = dicts[static_cast<std::size_t>(k)];
         auto it = dict.find(text);
         std::int32_t code;

@@ -131,6 +131,9 @@ FramePtr make_node(FrameNode n) {
       break;
     }
     case NodeOp::agg: {
+      for (std::size_t key_idx = 2; key_idx < n.args.size(); ++key_idx)
+        if (n.args[key_idx]->level != Level::row || n.args[key_idx]->frame != n.args[0]->token)
+          throw InputError("groupby needs keys of the same frame");
       const FrameNode& key = *n.args[1];
       if (key.level != Level::row || key.frame != n.args[0]->token)
         throw InputError(
@@ -138,7 +141,7 @@ FramePtr make_node(FrameNode n) {
             "df[\"timestamp\"].dt().hour()); got " +
             std::string(level_word(key.level)) + (key.level == Level::row ? " of another frame" : ""));
       n.level = Level::agg;
-      n.series_name = n.column;
+      n.series_name = n.name == "value_counts" ? key.series_name : n.column;
       break;
     }
   }
@@ -186,7 +189,7 @@ void write_expr(Writer& w, const FramePtr& root) {
       w.write(o.header);
       w.write(o.sep);
     }
-    w.write(static_cast<std::uint8_t>(n->args.size()));
+    w.write(static_cast<std::uint8_t>(n->args.size()));  // groupby keys: at most 254
     for (const auto& a : n->args) w.write(f.ids.at(a.get()));
   }
 }
@@ -224,7 +227,8 @@ FramePtr read_expr(Reader& r) {
       n.args.push_back(nodes[id]);
     }
     static constexpr std::uint8_t arity[] = {0, 2, 1, 1, 0, 2, 1, 1, 2, 1};
-    if (n.args.size() != arity[op]) throw SerializeError("serialized frame expression has a node with wrong operands");
+    if (n.args.size() != arity[op] && !(n.op == NodeOp::agg && n.args.size() > 2))
+      throw SerializeError("serialized frame expression has a node with wrong operands");
     nodes.push_back(make_node(std::move(n)));
   }
   return nodes.back();
@@ -321,10 +325,22 @@ GroupBy DataFrame::groupby(const Series& key) const {
         "groupby needs a key of the same frame (a column name, or a series such as "
         "df[\"timestamp\"].dt().hour()); the key '" +
         key.name() + "' belongs to another frame");
-  return GroupBy(node_, key.node());
+  return GroupBy(node_, {key.node()});
 }
 
 GroupBy DataFrame::groupby(const std::string& column) const { return groupby((*this)[column]); }
+
+GroupBy DataFrame::groupby(const std::vector<std::string>& columns) const {
+  if (columns.empty()) throw InputError("groupby needs at least one column name");
+  if (columns.size() == 1) return groupby(columns[0]);
+  std::vector<FramePtr> keys;
+  for (const auto& c : columns) keys.push_back((*this)[c].node());
+  return GroupBy(node_, std::move(keys));
+}
+
+GroupBy DataFrame::groupby(std::initializer_list<std::string> columns) const {
+  return groupby(std::vector<std::string>(columns));
+}
 
 Bytes DataFrame::serialize() const {
   Bytes bytes;
@@ -408,6 +424,17 @@ Series operator|(const Series& a, const Series& b) { return binary("|", a.node()
 Series operator~(const Series& a) { return unary("~", a.node()); }
 
 namespace {
+// The frame a row series belongs to: the operand whose token is its frame's.
+FramePtr frame_of_series(const FramePtr& series) {
+  std::function<FramePtr(const FramePtr&)> find = [&](const FramePtr& n) -> FramePtr {
+    if (n->level == Level::frame && n->token == series->frame) return n;
+    for (const auto& a : n->args)
+      if (auto f = find(a)) return f;
+    return nullptr;
+  };
+  return find(series);
+}
+
 // Collective: a one-group reduction, its value on every rank (NaN when there are no rows).
 double reduce(const FramePtr& in, const char* agg) {
   FrameNode n;
@@ -431,30 +458,33 @@ double Series::var() const { return reduce(node_, "var"); }
 std::size_t Series::count() const { return static_cast<std::size_t>(reduce(node_, "count")); }
 std::size_t DataFrame::len() const { return static_cast<std::size_t>(reduce(node_, "size")); }
 
+Series Series::value_counts() const {
+  if (node_->level != Level::row) throw InputError("value_counts() needs a column of a frame, not a groupby result");
+  FrameNode n;
+  n.op = NodeOp::agg;
+  n.name = "value_counts";
+  n.args = {frame_of_series(node_), node_};
+  return Series(make_node(std::move(n)));
+}
+
 std::size_t Series::nunique() const {
   if (node_->level != Level::row) throw InputError("nunique() needs a column of a frame, not a groupby result");
-  // The frame this series belongs to: the operand whose token is its frame's.
-  std::function<FramePtr(const FramePtr&)> frame_of = [&](const FramePtr& n) -> FramePtr {
-    if (n->level == Level::frame && n->token == node_->frame) return n;
-    for (const auto& a : n->args)
-      if (auto f = frame_of(a)) return f;
-    return nullptr;
-  };
   FrameNode n;
   n.op = NodeOp::agg;
   n.name = "size";
-  n.args = {frame_of(node_), node_};
+  n.args = {frame_of_series(node_), node_};
   auto table = detail::compute_table(make_node(std::move(n)), Where::all);
   return table->rows();
 }
 
-SeriesGroupBy GroupBy::operator[](const std::string& column) const { return SeriesGroupBy(frame_, key_, column); }
+SeriesGroupBy GroupBy::operator[](const std::string& column) const { return SeriesGroupBy(frame_, keys_, column); }
 
 Series GroupBy::size() const {
   FrameNode n;
   n.op = NodeOp::agg;
   n.name = "size";
-  n.args = {frame_, key_};
+  n.args = {frame_};
+  n.args.insert(n.args.end(), keys_.begin(), keys_.end());
   return Series(make_node(std::move(n)));
 }
 
@@ -463,7 +493,8 @@ Series SeriesGroupBy::make(const char* agg) const {
   n.op = NodeOp::agg;
   n.name = agg;
   n.column = column_;
-  n.args = {frame_, key_};
+  n.args = {frame_};
+  n.args.insert(n.args.end(), keys_.begin(), keys_.end());
   return Series(make_node(std::move(n)));
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 
 namespace rask::detail {
 
@@ -82,9 +83,10 @@ void resize_state(Partial& p, std::size_t groups) {
 }
 
 // Adds row `row` of `values` to group `g`.
-inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const BlockColumn* values, std::size_t row) {
+inline void accumulate(const AggSpec& spec, Partial& p, std::size_t g, const BlockColumn* values, std::size_t row,
+                       std::int64_t first_seen_base) {
   if (spec.agg == Agg::size) {
-    ++p.n[g];
+    if (++p.n[g] == 1 && spec.first_seen) p.ia[g] = first_seen_base + static_cast<std::int64_t>(row);
     return;
   }
   if (!spec.int_values()) {
@@ -232,8 +234,10 @@ void combine(const AggSpec& spec, Partial& out, std::size_t g, const Partial& r,
 
 }  // namespace
 
-Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values) {
+Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values,
+                        std::size_t block_index) {
   Partial p;
+  const auto first_seen_base = static_cast<std::int64_t>(block_index) << 40;
   const std::size_t rows = keys.size();
   std::vector<std::size_t> order;
   switch (keys.dtype) {
@@ -246,7 +250,7 @@ Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const Bloc
         if (k == kMissingInt) continue;
         const std::size_t g = slots.slot(k, p.ikeys);
         if (g >= p.n.size()) resize_state(p, g + 1);
-        accumulate(spec, p, g, values, row);
+        accumulate(spec, p, g, values, row, first_seen_base);
       }
       order.resize(p.ikeys.size());
       std::iota(order.begin(), order.end(), 0);
@@ -265,7 +269,7 @@ Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const Bloc
         std::memcpy(&b, &k, sizeof b);
         const std::size_t g = slots.slot(b, bits);
         if (g >= p.n.size()) resize_state(p, g + 1);
-        accumulate(spec, p, g, values, row);
+        accumulate(spec, p, g, values, row, first_seen_base);
       }
       for (std::int64_t b : bits) {
         double k;
@@ -282,9 +286,10 @@ Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const Bloc
       resize_state(p, keys.dict.size());
       std::vector<bool> used(keys.dict.size(), false);
       for (std::size_t row = 0; row < rows; ++row) {
+        if (keys.codes[row] < 0) continue;  // a missing key
         const auto g = static_cast<std::size_t>(keys.codes[row]);
         used[g] = true;
-        accumulate(spec, p, g, values, row);
+        accumulate(spec, p, g, values, row, first_seen_base);
       }
       p.skeys = keys.dict;
       for (std::size_t code = 0; code < p.skeys.size(); ++code)
@@ -379,6 +384,92 @@ void finish_partial(const AggSpec& spec, const Partial& p, Column& index, Column
       }
       return;
   }
+}
+
+namespace {
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+std::uint64_t get_u64(const std::string& in, std::size_t& pos) {
+  std::uint64_t v = 0;
+  for (int byte = 0; byte < 8; ++byte) v = (v << 8) | static_cast<unsigned char>(in[pos++]);
+  return v;
+}
+constexpr std::uint64_t kSign = 0x8000000000000000ull;
+}  // namespace
+
+BlockColumn encode_keys(const std::vector<const BlockColumn*>& keys) {
+  BlockColumn out;
+  out.dtype = DType::string;
+  const std::size_t rows = keys.at(0)->size();
+  std::unordered_map<std::string, std::int32_t> codes;
+  std::string key;
+  for (std::size_t row = 0; row < rows; ++row) {
+    key.clear();
+    bool missing = false;
+    for (const BlockColumn* k : keys) {
+      if (k->dtype == DType::float64) {
+        double v = k->f[row];
+        if (std::isnan(v)) missing = true;
+        if (v == 0) v = 0;  // -0 groups with 0
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        put_u64(key, bits & kSign ? ~bits : bits ^ kSign);
+      } else if (k->dtype == DType::string) {
+        const std::int32_t code = k->codes[row];
+        if (code < 0) {
+          missing = true;
+          continue;
+        }
+        for (char c : k->dict[static_cast<std::size_t>(code)]) {
+          key += c;
+          if (c == '\0') key += '\xff';
+        }
+        key += '\0';
+        key += '\0';
+      } else {
+        if (k->i[row] == kMissingInt) missing = true;
+        put_u64(key, static_cast<std::uint64_t>(k->i[row]) ^ kSign);
+      }
+    }
+    if (missing) {
+      out.codes.push_back(-1);
+      continue;
+    }
+    auto [it, fresh] = codes.try_emplace(key, static_cast<std::int32_t>(out.dict.size()));
+    if (fresh) out.dict.push_back(key);
+    out.codes.push_back(it->second);
+  }
+  return out;
+}
+
+std::vector<Column> decode_keys(const std::vector<std::string>& encoded, const std::vector<DType>& levels) {
+  std::vector<Column> out(levels.size());
+  for (std::size_t level = 0; level < levels.size(); ++level) out[level].dtype = levels[level];
+  for (const std::string& key : encoded) {
+    std::size_t pos = 0;
+    for (std::size_t level = 0; level < levels.size(); ++level) {
+      Column& c = out[level];
+      if (c.dtype == DType::float64) {
+        std::uint64_t bits = get_u64(key, pos);
+        bits = bits & kSign ? bits ^ kSign : ~bits;
+        double v;
+        std::memcpy(&v, &bits, sizeof v);
+        c.f64.push_back(v);
+      } else if (c.dtype == DType::string) {
+        std::string text;
+        while (!(key[pos] == '\0' && key[pos + 1] == '\0')) {
+          text += key[pos];
+          pos += key[pos] == '\0' ? 2 : 1;
+        }
+        pos += 2;
+        c.str.push_back(std::move(text));
+      } else {
+        c.i64.push_back(static_cast<std::int64_t>(get_u64(key, pos) ^ kSign));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace rask::detail

@@ -19,6 +19,8 @@ struct AggSpec {
   Agg agg = Agg::size;
   DType value_dtype = DType::float64;  // ignored for size
   DType key_dtype = DType::int64;
+  bool first_seen = false;    // size: also keep where each key first appears (value_counts)
+  std::vector<DType> levels;  // several keys: their types (key_dtype is then string, see encode_keys)
   bool int_values() const noexcept { return value_dtype != DType::float64; }
 };
 
@@ -35,11 +37,21 @@ struct Partial {
 };
 
 /// Reduces one block: rows where the key is missing are dropped (pandas' dropna).
-/// `values` is ignored for size.
-Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values);
+/// `values` is ignored for size. With spec.first_seen, `ia` holds each key's first
+/// appearance as (block_index << 40) + row, which merging keeps from the earlier block.
+Partial aggregate_block(const AggSpec& spec, const BlockColumn& keys, const BlockColumn* values,
+                        std::size_t block_index = 0);
 
 /// Merges two partials of the same aggregation; `left` holds the earlier blocks.
 Partial merge_partials(const AggSpec& spec, const Partial& left, const Partial& right);
+
+/// Several key columns as one: each row's keys encoded into bytes whose order is the
+/// tuples' order (big-endian integers with the sign flipped, floats' order-preserving
+/// bits, strings with 0x00 escaped and a 0x00 0x00 end), dictionary-encoded. A row
+/// missing any key gets code -1 (dropped).
+BlockColumn encode_keys(const std::vector<const BlockColumn*>& keys);
+/// The key columns back from encoded keys.
+std::vector<Column> decode_keys(const std::vector<std::string>& encoded, const std::vector<DType>& levels);
 
 /// The result: index (sorted keys) and values.
 void finish_partial(const AggSpec& spec, const Partial& partial, Column& index, Column& values);
@@ -110,12 +122,14 @@ struct Serializer<Table> {
   static void write(Writer& w, const Table& t) {
     w.write(t.index);
     w.write(t.columns);
+    w.write(t.levels);
     w.write(t.bad_lines);
   }
   static Table read(Reader& r) {
     Table t;
     t.index = r.read<Column>();
     t.columns = r.read<std::vector<Column>>();
+    t.levels = r.read<std::vector<Column>>();
     t.bad_lines = r.read<BadLines>();
     return t;
   }

@@ -161,6 +161,13 @@ void to_hdf(const std::optional<Table>& table, const std::string& path, const st
     string_attribute(group.get(), "kind", series ? "series" : "frame");
     string_attribute(group.get(), "index_name", table->index.name);
     write_dataset(group.get(), "index", table->index);
+    // A groupby on several keys: one dataset per key, index_0, index_1, ...
+    std::string level_names;
+    for (std::size_t level = 0; level < table->levels.size(); ++level) {
+      write_dataset(group.get(), "index_" + std::to_string(level), table->levels[level]);
+      level_names += (level ? "," : "") + table->levels[level].name;
+    }
+    if (!table->levels.empty()) string_attribute(group.get(), "levels", level_names);
     if (series) {
       string_attribute(group.get(), "name", table->columns.at(0).name);
       write_dataset(group.get(), "values", table->columns.at(0));
@@ -246,11 +253,15 @@ void to_csv(const std::optional<Table>& table, const std::string& path) {
   write_on_root(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw Error("cannot create " + tmp + ": " + std::strerror(errno));
-    std::vector<CsvWriter> writers{CsvWriter(table->index)};
-    out << table->index.name;
-    for (const auto& c : table->columns) {
-      writers.emplace_back(c);
-      out << ',' << c.name;
+    // The index first (or, for several groupby keys, one column per key), then the columns.
+    std::vector<const Column*> all;
+    if (table->levels.empty()) all.push_back(&table->index);
+    for (const auto& c : table->levels) all.push_back(&c);
+    for (const auto& c : table->columns) all.push_back(&c);
+    std::vector<CsvWriter> writers;
+    for (std::size_t col = 0; col < all.size(); ++col) {
+      writers.emplace_back(*all[col]);
+      out << (col ? "," : "") << all[col]->name;
     }
     out << '\n';
     std::string line;

@@ -18,6 +18,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <unordered_map>
 
 #include "frame/csv.hpp"
@@ -389,7 +390,8 @@ Column to_column(const BlockColumn& b, std::string name) {
   c.i64 = b.i;
   if (b.dtype == DType::string) {
     c.str.reserve(b.codes.size());
-    for (std::int32_t code : b.codes) c.str.push_back(b.dict[static_cast<std::size_t>(code)]);
+    for (std::int32_t code : b.codes)
+      c.str.push_back(code < 0 ? std::string() : b.dict[static_cast<std::size_t>(code)]);
   }
   return c;
 }
@@ -485,7 +487,7 @@ BlockResult merge_results(const SourcePlan& plan, const Inputs& in) {
   return out;
 }
 
-BlockResult run_block(const SourcePlan& plan, const CsvBlock& block) {
+BlockResult run_block(const SourcePlan& plan, const CsvBlock& block, std::size_t block_index) {
   ScanStats stats;
   auto parsed = scan_block(*plan.src, block, plan.wanted, stats);
   BlockEval eval(*plan.src, plan.wanted, std::move(parsed), stats.rows);
@@ -500,11 +502,27 @@ BlockResult run_block(const SourcePlan& plan, const CsvBlock& block) {
       zeros->dtype = DType::int64;
       zeros->i.assign(values ? values->size() : eval.frame_rows(in), 0);
       keys = std::move(zeros);
+    } else if (leaf.args.size() > 2) {
+      std::vector<ColPtr> parts;
+      std::vector<const BlockColumn*> raw;
+      for (std::size_t key_idx = 1; key_idx < leaf.args.size(); ++key_idx) {
+        parts.push_back(eval.series(*leaf.args[key_idx]));
+        raw.push_back(parts.back().get());
+      }
+      keys = std::make_shared<const BlockColumn>(encode_keys(raw));
+      values = leaf.column.empty() ? nullptr : eval.column(*leaf.args[0], leaf.column);
     } else {
       keys = eval.series(*leaf.args[1]);
       values = leaf.column.empty() ? nullptr : eval.column(*leaf.args[0], leaf.column);
     }
-    out.partials.push_back(aggregate_block(plan.specs[agg_idx], *keys, values.get()));
+    if (values && values->dtype == DType::string) {
+      // Only count takes strings: present or missing is all it needs, so the codes do.
+      auto codes = std::make_shared<BlockColumn>();
+      codes->dtype = DType::int64;
+      for (std::int32_t code : values->codes) codes->i.push_back(code < 0 ? kMissingInt : code);
+      values = std::move(codes);
+    }
+    out.partials.push_back(aggregate_block(plan.specs[agg_idx], *keys, values.get(), block_index));
   }
   if (plan.rows_output) {
     const FrameNode& o = *plan.rows_output;
@@ -632,25 +650,29 @@ AggValues eval_agg(const FrameNode& n, const std::map<Token, AggValues>& leaves)
   return out;
 }
 
-DType agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& specs) {
-  if (n.op == NodeOp::agg || n.op == NodeOp::reduce) return specs.at(n.token).key_dtype;
-  DType found = DType::float64;
-  bool any = false;
+// The type of a groupby result's keys, as text ("int64", or "(object, int64)" for several).
+std::string agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& specs) {
+  if (n.op == NodeOp::agg || n.op == NodeOp::reduce) {
+    const AggSpec& spec = specs.at(n.token);
+    if (spec.levels.empty()) return dtype_name(spec.key_dtype);
+    std::string out;
+    for (DType d : spec.levels) out += (out.empty() ? "(" : ", ") + dtype_name(d);
+    return out + ")";
+  }
+  std::string found;
   for (const auto& a : n.args) {
     if (a->level != Level::agg) continue;
-    const DType d = agg_key_dtype(*a, specs);
-    if (any && d != found)
-      throw InputError("cannot align groupby results keyed by " + dtype_name(found) + " and by " + dtype_name(d) +
-                       " in '" + n.name + "'");
+    const std::string d = agg_key_dtype(*a, specs);
+    if (!found.empty() && d != found)
+      throw InputError("cannot align groupby results keyed by " + found + " and by " + d + " in '" + n.name + "'");
     found = d;
-    any = true;
   }
   return found;
 }
 
 }  // namespace
 
-std::optional<Table> compute_table(const FramePtr& root, Where where) {
+std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_t max_blocks, bool* all_blocks) {
   Runtime& rt = Runtime::current();
   const int nranks = rt.size();
 
@@ -664,6 +686,8 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
     SourcePlan p;
     p.src = std::make_shared<const CsvSource>(resolve_source(source));
     p.blocks = split_blocks(*p.src);
+    if (all_blocks) *all_blocks = p.blocks.size() <= max_blocks;
+    if (p.blocks.size() > max_blocks) p.blocks.resize(max_blocks);
     plan_of.emplace(source.token, plans.size());
     plans.push_back(std::move(p));
     return plans.back();
@@ -677,7 +701,8 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
       SourcePlan& p = plan_for(*leaf->args[0]);
       Checker check{*p.src};
       AggSpec spec;
-      spec.agg = parse_agg(leaf->name);
+      spec.agg = parse_agg(leaf->name == "value_counts" ? "size" : leaf->name);
+      spec.first_seen = leaf->name == "value_counts";
       if (leaf->op == NodeOp::reduce) {
         // One group (key 0) over the whole column, or the frame's rows for size.
         spec.key_dtype = DType::int64;
@@ -686,12 +711,16 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
         else
           spec.value_dtype = check.dtype(*leaf->args[0]);
         if (spec.value_dtype == DType::string && spec.agg == Agg::count)
-          spec.agg = Agg::size;
+          spec.value_dtype = DType::int64;  // counted by their codes; see run_block
         else if (spec.value_dtype == DType::string ||
                  (spec.value_dtype == DType::timestamp &&
                   (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std || spec.agg == Agg::var)))
           throw InputError("'" + leaf->series_name + "'." + leaf->name + "(): the column is " +
                            dtype_name(spec.value_dtype) + "; " + leaf->name + " needs numbers");
+      } else if (leaf->args.size() > 2) {
+        spec.key_dtype = DType::string;  // encoded tuples, decoded into Table::levels at the end
+        for (std::size_t key_idx = 1; key_idx < leaf->args.size(); ++key_idx)
+          spec.levels.push_back(check.dtype(*leaf->args[key_idx]));
       } else {
         spec.key_dtype = check.dtype(*leaf->args[1]);
       }
@@ -700,7 +729,7 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
         spec.value_dtype = p.src->dtypes[p.src->column(leaf->column)];
         const bool numeric = spec.value_dtype != DType::string && spec.value_dtype != DType::timestamp;
         if (spec.value_dtype == DType::string && spec.agg == Agg::count)
-          spec.agg = Agg::size;
+          spec.value_dtype = DType::int64;  // counted by their codes; see run_block
         else if (!numeric && (spec.agg == Agg::sum || spec.agg == Agg::mean || spec.agg == Agg::std ||
                               spec.agg == Agg::var || spec.value_dtype == DType::string))
           throw InputError("groupby(...)[\"" + leaf->column + "\"]." + leaf->name + "(): the column is " +
@@ -752,7 +781,7 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
       const int owner = std::min(nranks - 1, static_cast<int>(middle * nranks / std::max<double>(1, total)));
       const std::string key = stem + "-b" + std::to_string(block_idx);
       graph.add<BlockResult>(
-          key, {}, [shared, block](const Inputs&) { return run_block(*shared, block); },
+          key, {}, [shared, block, block_idx](const Inputs&) { return run_block(*shared, block, block_idx); },
           TaskOptions{.cost = static_cast<double>(bytes) / 4e8,
                       .bytes = plan.rows_output ? static_cast<double>(bytes) : 1024.0,
                       .owner = owner});
@@ -811,6 +840,44 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
           }();
           v.values.name = root->series_name;
           table.columns.push_back(std::move(v.values));
+          std::vector<FramePtr> aggs;
+          collect_aggs(root, aggs);
+          const AggSpec& first_spec = spec_of.at(aggs[0]->token);
+          if (!first_spec.levels.empty()) {
+            // Several keys: the encoded tuples become one column per key.
+            table.levels = decode_keys(table.index.str, first_spec.levels);
+            for (std::size_t level = 0; level < table.levels.size(); ++level)
+              table.levels[level].name = aggs[0]->args[level + 1]->series_name;
+            table.index = Column{};
+            table.index.dtype = DType::int64;
+            for (std::size_t row = 0; row < table.columns[0].size(); ++row)
+              table.index.i64.push_back(static_cast<std::int64_t>(row));
+          }
+          if (root->op == NodeOp::agg && root->name == "value_counts") {
+            // pandas 1.5's order: most frequent first, ties in order of first appearance.
+            const Partial* partial = nullptr;
+            for (std::size_t plan_idx = 0; plan_idx < shared_plans->size(); ++plan_idx)
+              for (std::size_t agg_idx = 0; agg_idx < (*shared_plans)[plan_idx].aggs.size(); ++agg_idx)
+                if ((*shared_plans)[plan_idx].aggs[agg_idx]->token == root->token)
+                  partial = &in.get<BlockResult>(plan_idx).partials[agg_idx];
+            std::vector<std::size_t> order(partial->groups());
+            std::iota(order.begin(), order.end(), 0);
+            std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+              return partial->n[x] != partial->n[y] ? partial->n[x] > partial->n[y] : partial->ia[x] < partial->ia[y];
+            });
+            auto reorder = [&](Column& c) {
+              Column out = c;
+              for (std::size_t row = 0; row < order.size(); ++row) {
+                if (!c.f64.empty()) out.f64[row] = c.f64[order[row]];
+                if (!c.i64.empty()) out.i64[row] = c.i64[order[row]];
+                if (!c.str.empty()) out.str[row] = c.str[order[row]];
+              }
+              c = std::move(out);
+            };
+            reorder(table.index);
+            reorder(table.columns[0]);
+            table.index.name.clear();
+          }
         }
         return table;
       },
@@ -839,5 +906,41 @@ std::optional<Table> compute_table(const FramePtr& root, Where where) {
 
 std::optional<Table> DataFrame::compute(Where where) const { return detail::compute_table(node_, where); }
 std::optional<Table> Series::compute(Where where) const { return detail::compute_table(node_, where); }
+
+namespace {
+void keep_rows(Table& t, std::size_t n) {
+  const std::size_t keep = std::min(n, t.rows());
+  auto cut = [&](Column& c) {
+    c.f64.resize(std::min(c.f64.size(), keep));
+    c.i64.resize(std::min(c.i64.size(), keep));
+    c.str.resize(std::min(c.str.size(), keep));
+  };
+  cut(t.index);
+  for (auto& c : t.columns) cut(c);
+}
+
+// Dask's head reads the first partition only; this reads the first block, then 4, 16, ...
+// blocks until it has n rows or has read everything (every rank learns the count, so all
+// agree when to stop).
+std::optional<Table> head_table(const detail::FramePtr& root, std::size_t n, Where where) {
+  if (root->level == detail::Level::agg) {
+    auto t = detail::compute_table(root, where);
+    if (t) keep_rows(*t, n);
+    return t;
+  }
+  for (std::size_t blocks = 1;; blocks *= 4) {
+    bool all = false;
+    auto t = detail::compute_table(root, Where::all, blocks, &all);
+    if (t->rows() >= n || all) {
+      keep_rows(*t, n);
+      if (where == Where::root && Runtime::current().rank() != 0) return std::nullopt;
+      return t;
+    }
+  }
+}
+}  // namespace
+
+std::optional<Table> DataFrame::head(std::size_t n, Where where) const { return head_table(node_, n, where); }
+std::optional<Table> Series::head(std::size_t n, Where where) const { return head_table(node_, n, where); }
 
 }  // namespace rask
