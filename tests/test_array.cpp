@@ -267,6 +267,9 @@ TEST(Array, PersistKeepsChunksAndIsReused) {
   EXPECT_EQ(p.shape(), x.shape());
   EXPECT_EQ(gather(p), X);
   expect_close(gather((p + p.T()).sum(0)), (X + X.transpose()).colwise().sum());
+  // Many chunks: every one is stored and found (task keys of chunk pairs stay distinct).
+  Array many = rask::random::random({120, 90}, {3, 2}, 5);
+  EXPECT_EQ(gather(many.persist()), gather(many));
   // A persisted expression serializes and deserializes while it lives.
   Array back = Array::deserialize((p * 2).serialize());
   EXPECT_EQ(gather(back), 2 * X);
@@ -378,6 +381,15 @@ TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
     // s alone: PDGESVD without vectors, the same values to rounding.
     Matrix s_only = gather(s);
     for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0));
+  }
+  // Small blocks straight to PDGESVD; big ones through a redistribution and back.
+  for (std::int64_t block : {7, 70}) {
+    Array sq = rask::random::random({140, 140}, {block, block}, 8);
+    Matrix Q = gather(sq);
+    auto [qu, qs, qv] = rask::linalg::svd(sq);
+    auto parts = rask::compute({qu, qs, qv}, Where::all);
+    Eigen::VectorXd QS = parts[1].matrix().row(0).transpose();
+    EXPECT_LE((Q - parts[0].matrix() * QS.asDiagonal() * parts[2].matrix()).norm() / Q.norm(), 1e-12);
   }
   // Uneven chunks are made regular first.
   Array uneven = rask::random::random({50, 50}, {20, 20}, 7).rechunk(rask::ChunkSizes{{20, 10, 20}, {50}});

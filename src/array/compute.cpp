@@ -30,7 +30,7 @@ std::vector<ArrayNodePtr> persist_nodes(const std::vector<ArrayNodePtr>& arrays)
         const TaskId chunk = lowering.chunk(n, bi, bj);
         const int owner = lowering.owner(*n, bi, bj);
         stored_on[owner].push_back(lowering.add_as<std::int64_t>(
-            "persist-store", token_combine(id, token_combine(bi, bj)), {chunk},
+            "persist-store", token_combine(token_combine(id, bi), bj), {chunk},
             [id, bi, bj](const Inputs& in) -> std::int64_t {
               store_put(id, bi, bj, std::make_shared<const Block>(in.get<Block>(0)));
               return 1;

@@ -567,7 +567,7 @@ TaskId Lowering::reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj)
     std::vector<TaskId> next;
     for (std::size_t start = 0; start < level.size(); start += 4) {
       std::vector<TaskId> deps(level.begin() + start, level.begin() + std::min(level.size(), start + 4));
-      const Token token = root ? chunk_token(*n, bi, bj) : chunk_token(*n, bi, bj, token_combine(depth, start));
+      const Token token = root ? chunk_token(*n, bi, bj) : chunk_token(*n, bi, bj, ((depth + 1) << 32) | start);  // (level, index): distinct for any tree
       auto body = [op, f, root, out_rows, out_cols](const Inputs& in) {
         Block acc = in.get<Block>(0);
         for (std::size_t k = 1; k < in.size(); ++k) {

@@ -25,6 +25,8 @@ void Cblacs_gridexit(int icontxt);
 int numroc_(const int* n, const int* nb, const int* iproc, const int* isrcproc, const int* nprocs);
 void descinit_(int* desc, const int* m, const int* n, const int* mb, const int* nb, const int* irsrc,
                const int* icsrc, const int* ictxt, const int* lld, int* info);
+void pdgemr2d_(const int* m, const int* n, const double* a, const int* ia, const int* ja, const int* desca, double* b,
+               const int* ib, const int* jb, const int* descb, const int* ictxt);
 void pdgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* ia,
               const int* ja, const int* desca, double* s, double* u, const int* iu, const int* ju, const int* descu,
               double* vt, const int* ivt, const int* jvt, const int* descvt, double* work, const int* lwork,
@@ -106,6 +108,19 @@ ArrayNodePtr persisted(std::uint64_t id, int ndim, std::int64_t rows, std::int64
   return finish(n);
 }
 
+// PDGESVD's bidiagonal reduction is fast with blocks of about this size and slow with
+// chunk-sized ones (500: 5-10x slower here), so it runs on a copy redistributed by
+// PDGEMR2D over the same process grid; u and v come back to the chunks' blocks.
+constexpr int kSvdBlock = 64;
+
+// `from` redistributed to blocks of `block` on the same grid.
+Local redistribute(const BlacsGrid& grid, const Local& from, int m, int n, int block) {
+  Local to = local_matrix(grid, m, n, block);
+  const int one = 1, context = grid.context();
+  pdgemr2d_(&m, &n, from.data.data(), &one, &one, from.desc, to.data.data(), &one, &one, to.desc, &context);
+  return to;
+}
+
 struct Wanted {
   ArrayNodePtr x;
   std::vector<ArrayNodePtr> parts;  // the svd_u / svd_s / svd_v nodes asking
@@ -134,7 +149,9 @@ std::array<ArrayNodePtr, 3> run_pdgesvd(const ArrayNodePtr& x, bool want_u, bool
         for (std::int64_t c = 0; c < chunk->cols; ++c) a.data[(lr + r) + (lc + c) * lld] = chunk->data[r * chunk->cols + c];
     }
   }
-  Local u = local_matrix(grid, m, k, block), vt = local_matrix(grid, k, n, block);
+  const int svd_block = std::min(block, kSvdBlock);
+  if (svd_block != block) a = redistribute(grid, a, m, n, svd_block);
+  Local u = local_matrix(grid, m, k, svd_block), vt = local_matrix(grid, k, n, svd_block);
   std::vector<double> s(k);
   const char jobu = want_u ? 'V' : 'N', jobvt = want_v ? 'V' : 'N';
   const int one = 1;
@@ -152,6 +169,10 @@ std::array<ArrayNodePtr, 3> run_pdgesvd(const ArrayNodePtr& x, bool want_u, bool
                     std::to_string(n) + " array" + (info > 0 ? " (did not converge; NaN or Inf in the input?)" : ""),
                 true);
 
+  if (svd_block != block) {
+    if (want_u) u = redistribute(grid, u, m, k, block);
+    if (want_v) vt = redistribute(grid, vt, k, n, block);
+  }
   std::array<ArrayNodePtr, 3> out;
   auto rows_of = [&](std::int64_t extent) { return regular_chunks(extent, block, "svd"); };
   const Token base = token_combine(token_sequence(), x->token);
