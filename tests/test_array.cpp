@@ -4,6 +4,8 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <limits>
 
@@ -273,6 +275,19 @@ TEST(Array, PersistKeepsChunksAndIsReused) {
   // A persisted expression serializes and deserializes while it lives.
   Array back = Array::deserialize((p * 2).serialize());
   EXPECT_EQ(gather(back), 2 * X);
+}
+
+TEST(Array, VisualizeDrawsTheChunkGraph) {
+  Array x = rask::random::randint(1, 10, {15, 15}, {5, 5}, 42);
+  const std::string path = "array_visualize_" + std::to_string(rask::Runtime::current().size()) + ".dot";
+  (x.dot(x.T() + 1) - x.mean()).std().visualize(path);
+  if (rask::Runtime::current().rank() == 0) {
+    std::ifstream in(path);
+    std::string dot((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* name : {"digraph", "randint", "dot", "mean", "std", "add"})
+      EXPECT_NE(dot.find(name), std::string::npos) << name;
+    std::remove(path.c_str());
+  }
 }
 
 TEST(Array, ExpressionSerializesSmallAndRoundTrips) {

@@ -124,6 +124,20 @@ std::vector<ArrayValue> compute(const std::vector<Array>& arrays, Where where) {
   return out;
 }
 
+void Array::visualize(const std::string& path) const {
+  Runtime& rt = Runtime::current();
+  Graph graph;
+  detail::Lowering lowering(graph, rt.size());
+  std::vector<TaskId> outputs;
+  try {
+    outputs = lowering.chunks(node_);
+  } catch (const Error&) {
+    throw InputError("visualize: " + describe() + " needs ScaLAPACK before its graph exists; draw its input instead");
+  }
+  Plan plan = rt.plan(graph, outputs);
+  if (rt.rank() == 0) rask::visualize(graph, plan, path);
+}
+
 ArrayValue Array::compute(Where where) const { return rask::compute({*this}, where)[0]; }
 
 Array Array::persist() const { return Array(detail::persist_nodes({node_})[0]); }
