@@ -209,17 +209,11 @@ Array scalar_of(S v) {
 
 /// Scalars on either side, as `x + 1`, `2 * a`, `x - 0.5`, `x < 3`: an integer scalar
 /// keeps an int64 array int64, a floating one makes float64 (NumPy's promotion).
-#define RASK_ARRAY_SCALAR_OP(op)                                                   \
-  template <class S>                                                               \
-    requires std::is_arithmetic_v<S>                                               \
-  Array operator op(const Array& a, S s) {                                         \
-    return a op detail::scalar_of(s);                                              \
-  }                                                                                \
-  template <class S>                                                               \
-    requires std::is_arithmetic_v<S>                                               \
-  Array operator op(S s, const Array& a) {                                         \
-    return detail::scalar_of(s) op a;                                              \
-  }
+#define RASK_ARRAY_SCALAR_OP(op)                                                                                \
+  template <class S>                                                                                            \
+  requires std::is_arithmetic_v<S> Array operator op(const Array& a, S s) { return a op detail::scalar_of(s); } \
+  template <class S>                                                                                            \
+  requires std::is_arithmetic_v<S> Array operator op(S s, const Array& a) { return detail::scalar_of(s) op a; }
 RASK_ARRAY_SCALAR_OP(+)
 RASK_ARRAY_SCALAR_OP(-)
 RASK_ARRAY_SCALAR_OP(*)
@@ -233,14 +227,8 @@ RASK_ARRAY_SCALAR_OP(!=)
 #undef RASK_ARRAY_SCALAR_OP
 
 template <class S>
-  requires std::is_arithmetic_v<S>
-Array pow(const Array& a, S s) {
-  return pow(a, detail::scalar_of(s));
-}
+requires std::is_arithmetic_v<S> Array pow(const Array& a, S s) { return pow(a, detail::scalar_of(s)); }
 template <class S>
-  requires std::is_arithmetic_v<S>
-Array pow(S s, const Array& a) {
-  return pow(detail::scalar_of(s), a);
-}
+requires std::is_arithmetic_v<S> Array pow(S s, const Array& a) { return pow(detail::scalar_of(s), a); }
 
 }  // namespace rask

@@ -195,7 +195,8 @@ std::vector<std::int64_t> read_chunks(Reader& r) {
   for (std::uint64_t run = 0; run < runs; ++run) {
     const auto size = read_varint(r);
     const auto count = read_varint(r);
-    if (count > (std::uint64_t(1) << 32) || size > (std::uint64_t(1) << 62) || out.size() + count > (std::uint64_t(1) << 32))
+    if (count > (std::uint64_t(1) << 32) || size > (std::uint64_t(1) << 62) ||
+        out.size() + count > (std::uint64_t(1) << 32))
       throw SerializeError("array expression: bad chunk run");
     out.insert(out.end(), static_cast<std::size_t>(count), static_cast<std::int64_t>(size));
   }
