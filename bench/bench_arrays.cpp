@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
       rask::ArrayValue sv = s.compute();
       const double t = rt.wtime() - t0;
       const long rss = peak_rss_kb_all_ranks();
-      if (rt.rank() == 0) std::printf("svd seconds %.4f s0 %.6f peak_rss_mb_all_ranks %.0f\n", t, sv.values[0], rss / 1024.0);
+      if (rt.rank() == 0)
+        std::printf("svd seconds %.4f s0 %.6f peak_rss_mb_all_ranks %.0f\n", t, sv.values[0], rss / 1024.0);
     }
   } else if (mode == "svdprod") {
     const long rows = arg(2, 4000), cols = arg(3, 500), chunk = arg(4, 500), reps = arg(5, 3), uv = arg(6, 0);

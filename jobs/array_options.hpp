@@ -20,7 +20,8 @@ inline std::int64_t int_option(int argc, char** argv, const std::string& name, s
     std::int64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || value < minimum)
-      throw rask::InputError("--" + name + " wants a whole number >= " + std::to_string(minimum) + ", got '" + text + "'");
+      throw rask::InputError("--" + name + " wants a whole number >= " + std::to_string(minimum) + ", got '" + text +
+                             "'");
     return value;
   }
   return fallback;

@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   rask::Array centered = product - x.mean();
   rask::Array spread = centered.std();
   const double t0 = rt.wtime();
-  rask::to_hdf5(out, {{"/x", x}, {"/x_plus_xT", sym}, {"/dot", product}, {"/dot_minus_mean", centered},
-                      {"/std", spread}});
+  rask::to_hdf5(out,
+                {{"/x", x}, {"/x_plus_xT", sym}, {"/dot", product}, {"/dot_minus_mean", centered}, {"/std", spread}});
   const double t1 = rt.wtime();
   auto v = spread.compute();
   if (rt.rank() == 0) {

@@ -1,4 +1,4 @@
-"""The workshop's array lines end to end: each job writes HDF5 at 1, 2 and 4 ranks; the
+"""The workshop's array lines end to end: each job writes HDF5 at 1, 2, 3 and 4 ranks; the
 files agree bitwise across rank counts and with NumPy run on the same inputs (read back
 from the HDF5 file). Bad HDF5 inputs give one message naming the file and dataset."""
 import os
@@ -12,7 +12,7 @@ from harness import Checks
 
 checks = Checks(__doc__)
 build = checks.build
-LAYOUTS = ((1, 2), (2, 1), (4, 1))  # (ranks, threads)
+LAYOUTS = ((1, 2), (2, 1), (3, 1), (4, 1))  # (ranks, threads)
 
 
 def close(a, b, rel=1e-12):

@@ -4,6 +4,8 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <limits>
 
@@ -27,8 +29,8 @@ void expect_close(const Matrix& got, const Matrix& want, double rel = 1e-12) {
       if (std::isnan(w)) {
         EXPECT_TRUE(std::isnan(g)) << "at (" << r << ", " << c << ")";
       } else {
-        EXPECT_LE(std::abs(g - w), rel * std::max(1.0, std::abs(w))) << "at (" << r << ", " << c << "): " << g
-                                                                       << " vs " << w;
+        EXPECT_LE(std::abs(g - w), rel * std::max(1.0, std::abs(w)))
+            << "at (" << r << ", " << c << "): " << g << " vs " << w;
       }
     }
 }
@@ -65,9 +67,15 @@ TEST(Array, WorkshopLines) {
 
 TEST(Array, RandomDoesNotDependOnChunks) {
   // Keyed by (seed, element index): any chunking gives bitwise the same numbers.
-  for (auto make : {+[](rask::Shape c) { return rask::random::random({37, 23}, c, 9); },
-                    +[](rask::Shape c) { return rask::random::normal(1.0, 2.0, {37, 23}, c, 9); },
-                    +[](rask::Shape c) { return rask::random::randint(-5, 5, {37, 23}, c, 9); }}) {
+  for (auto make : {+[](rask::Shape c) {
+                      return rask::random::random({37, 23}, c, 9);
+                    },
+                    +[](rask::Shape c) {
+                      return rask::random::normal(1.0, 2.0, {37, 23}, c, 9);
+                    },
+                    +[](rask::Shape c) {
+                      return rask::random::randint(-5, 5, {37, 23}, c, 9);
+                    }}) {
     Matrix a = gather(make({37, 23})), b = gather(make({5, 7})), c = gather(make({10, 1}));
     EXPECT_EQ(a, b);
     EXPECT_EQ(a, c);
@@ -85,8 +93,8 @@ TEST(Array, RandomDoesNotDependOnChunks) {
 TEST(Array, ElementwiseAndBroadcasting) {
   Array a = rask::random::random({13, 11}, {4, 3}, 3);
   Array b = rask::random::random({13, 11}, {4, 3}, 4);
-  Array row = rask::random::random({11}, {3}, 5);          // broadcasts as a row
-  Array col = rask::random::random({13, 1}, {4, 1}, 6);     // broadcasts as a column
+  Array row = rask::random::random({11}, {3}, 5);        // broadcasts as a row
+  Array col = rask::random::random({13, 1}, {4, 1}, 6);  // broadcasts as a column
   Matrix A = gather(a), B = gather(b), R = gather(row), C = gather(col);
   Matrix want(13, 11);
   for (int r = 0; r < 13; ++r)
@@ -155,7 +163,11 @@ TEST(Array, ReductionsEveryAxisAgainstLoops) {
   std::vector<ReductionCase> cases = {
       {"sum", [](const Array& a, auto ax, bool k) { return a.sum(ax, k); }, naive_sum},
       {"prod", [](const Array& a, auto ax, bool k) { return a.prod(ax, k); },
-       [](const std::vector<double>& v) { double p = 1; for (double x : v) p *= x; return p; }},
+       [](const std::vector<double>& v) {
+         double p = 1;
+         for (double x : v) p *= x;
+         return p;
+       }},
       {"mean", [](const Array& a, auto ax, bool k) { return a.mean(ax, k); }, naive_mean},
       {"var", [](const Array& a, auto ax, bool k) { return a.var(ax, k); }, naive_var},
       {"std", [](const Array& a, auto ax, bool k) { return a.std(ax, k); },
@@ -267,9 +279,25 @@ TEST(Array, PersistKeepsChunksAndIsReused) {
   EXPECT_EQ(p.shape(), x.shape());
   EXPECT_EQ(gather(p), X);
   expect_close(gather((p + p.T()).sum(0)), (X + X.transpose()).colwise().sum());
+  // Many chunks: every one is stored and found (task keys of chunk pairs stay distinct).
+  Array many = rask::random::random({120, 90}, {3, 2}, 5);
+  EXPECT_EQ(gather(many.persist()), gather(many));
   // A persisted expression serializes and deserializes while it lives.
   Array back = Array::deserialize((p * 2).serialize());
   EXPECT_EQ(gather(back), 2 * X);
+}
+
+TEST(Array, VisualizeDrawsTheChunkGraph) {
+  Array x = rask::random::randint(1, 10, {15, 15}, {5, 5}, 42);
+  const std::string path = "array_visualize_" + std::to_string(rask::Runtime::current().size()) + ".dot";
+  (x.dot(x.T() + 1) - x.mean()).std().visualize(path);
+  if (rask::Runtime::current().rank() == 0) {
+    std::ifstream in(path);
+    std::string dot((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* name : {"digraph", "randint", "dot", "mean", "std", "add"})
+      EXPECT_NE(dot.find(name), std::string::npos) << name;
+    std::remove(path.c_str());
+  }
 }
 
 TEST(Array, ExpressionSerializesSmallAndRoundTrips) {
@@ -300,30 +328,41 @@ TEST(Array, ShapeErrorsNameShapesAndChunks) {
   EXPECT_EQ(error_of([&] { (void)(a + b); }),
             "add: shapes cannot be broadcast together: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (10, 15) "
             "chunks ((5, 5), (5, 5, 5)); rechunk one operand to the other's chunks (x.rechunk(...)) or fix the shapes");
-  EXPECT_EQ(error_of([&] { (void)(a * c); }),
-            "multiply: chunks differ: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (15, 15) chunks ((3, 3, 3, "
-            "3, 3), (5, 5, 5)); rechunk one operand to the other's chunks (x.rechunk(...)) or fix the shapes");
-  EXPECT_EQ(error_of([&] { (void)a.dot(b); }),
-            "dot: shapes are not aligned: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (10, 15) chunks ((5, 5), "
-            "(5, 5, 5)); the left operand's last axis must match the right operand's first axis in length and chunks "
-            "(rechunk one of them)");
+  EXPECT_EQ(
+      error_of([&] { (void)(a * c); }),
+      "multiply: chunks differ: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (15, 15) chunks ((3, 3, 3, "
+      "3, 3), (5, 5, 5)); rechunk one operand to the other's chunks (x.rechunk(...)) or fix the shapes");
+  EXPECT_EQ(
+      error_of([&] { (void)a.dot(b); }),
+      "dot: shapes are not aligned: shape (15, 15) chunks ((5, 5, 5), (5, 5, 5)) and shape (10, 15) chunks ((5, 5), "
+      "(5, 5, 5)); the left operand's last axis must match the right operand's first axis in length and chunks "
+      "(rechunk one of them)");
   EXPECT_EQ(error_of([&] { (void)a.dot(c); }).substr(0, 25), "dot: inner chunks differ:");
   EXPECT_EQ(error_of([&] { (void)a.sum(2); }),
             "sum: axis 2 is out of bounds for an array of dimension 2 (shape (15, 15))");
-  EXPECT_EQ(error_of([&] { (void)rask::ones({4, 4}, {2}); }),
+  EXPECT_EQ(error_of([&] {
+              (void)rask::ones({4, 4}, {2});
+            }),
             "full: chunks (2,) do not match shape (4, 4): give one chunk size per dimension");
   EXPECT_EQ(error_of([&] { (void)rask::ones({4, 4}, {0, 2}); }), "full: chunk size must be positive, got 0");
   EXPECT_EQ(error_of([&] { (void)rask::random::randint(5, 5, {4}, {2}, 1); }),
             "randint: high (5) must be greater than low (5)");
-  EXPECT_EQ(error_of([&] { (void)a.rechunk(rask::ChunkSizes{{5, 5}, {15}}); }),
+  EXPECT_EQ(error_of([&] {
+              (void)a.rechunk(rask::ChunkSizes{{5, 5}, {15}});
+            }),
             "rechunk of rask.Array<shape=(15, 15), chunks=((5, 5, 5), (5, 5, 5)), dtype=float64>: chunks sum to 10 but "
             "the axis has 15 elements");
-  EXPECT_EQ(error_of([&] { (void)a(rask::Slice{0, 5, -1}); }),
+  EXPECT_EQ(error_of([&] {
+              (void)a(rask::Slice{0, 5, -1});
+            }),
             "slicing rows of rask.Array<shape=(15, 15), chunks=((5, 5, 5), (5, 5, 5)), dtype=float64>: slice step must "
             "be positive, got -1");
-  EXPECT_EQ(error_of([&] { (void)rask::linalg::tsqr(rask::ones({4, 9}, {4, 9})); }),
-            "tsqr: shape (4, 9) chunks ((4,), (9,)) has more columns than rows; TSQR factors tall-skinny arrays (factor "
-            "x.T() instead)");
+  EXPECT_EQ(
+      error_of([&] {
+        (void)rask::linalg::tsqr(rask::ones({4, 9}, {4, 9}));
+      }),
+      "tsqr: shape (4, 9) chunks ((4,), (9,)) has more columns than rows; TSQR factors tall-skinny arrays (factor "
+      "x.T() instead)");
   EXPECT_EQ(error_of([&] { (void)rask::ones({0}, {3}).max(); }),
             "max: zero-size array (shape (0,)) has no identity for this reduction");
 }
@@ -332,7 +371,8 @@ TEST(Linalg, TsqrAndSvdAreAccurate) {
   // Uneven chunks, a chunk shorter than the width (merged), and many tree levels.
   for (auto [rows, cols, chunk] : {std::tuple{300, 8, 20}, std::tuple{1000, 40, 45}, std::tuple{90, 30, 90}}) {
     SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) + " in " + std::to_string(chunk));
-    Array a = rask::random::random({rows, cols}, {chunk, cols}, 21) + rask::random::normal(0, 1, {rows, cols}, {chunk, cols}, 3);
+    Array a = rask::random::random({rows, cols}, {chunk, cols}, 21) +
+              rask::random::normal(0, 1, {rows, cols}, {chunk, cols}, 3);
     Matrix A = gather(a);
     auto [q, r] = rask::linalg::qr(a);
     auto qr = rask::compute({q, r}, Where::all);
@@ -378,6 +418,15 @@ TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
     // s alone: PDGESVD without vectors, the same values to rounding.
     Matrix s_only = gather(s);
     for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0));
+  }
+  // Small blocks straight to PDGESVD; big ones through a redistribution and back.
+  for (std::int64_t block : {7, 70}) {
+    Array sq = rask::random::random({140, 140}, {block, block}, 8);
+    Matrix Q = gather(sq);
+    auto [qu, qs, qv] = rask::linalg::svd(sq);
+    auto parts = rask::compute({qu, qs, qv}, Where::all);
+    Eigen::VectorXd QS = parts[1].matrix().row(0).transpose();
+    EXPECT_LE((Q - parts[0].matrix() * QS.asDiagonal() * parts[2].matrix()).norm() / Q.norm(), 1e-12);
   }
   // Uneven chunks are made regular first.
   Array uneven = rask::random::random({50, 50}, {20, 20}, 7).rechunk(rask::ChunkSizes{{20, 10, 20}, {50}});

@@ -130,6 +130,12 @@ class Array {
   /// Where::all). Other ranks get an ArrayValue with the shape and no values.
   ArrayValue compute(Where where = Where::root) const;
 
+  /// Draws the chunk graph as dask's visualize does (Graphviz; `.dot` text, or `.svg`,
+  /// `.png`, `.pdf` through the `dot` program), each task coloured by its rank. Plans
+  /// on every rank (no messages) and writes on rank 0; every rank must call it. A
+  /// square or wide svd (ScaLAPACK, run before its graph) cannot be drawn: InputError.
+  void visualize(const std::string& path) const;
+
   /// The expression as bytes (a few hundred, however many chunks), for sending it to
   /// other ranks; `deserialize` rebuilds an equal expression. Local.
   Bytes serialize() const;
@@ -199,17 +205,11 @@ Array scalar_of(S v) {
 
 /// Scalars on either side, as `x + 1`, `2 * a`, `x - 0.5`, `x < 3`: an integer scalar
 /// keeps an int64 array int64, a floating one makes float64 (NumPy's promotion).
-#define RASK_ARRAY_SCALAR_OP(op)                                                   \
-  template <class S>                                                               \
-    requires std::is_arithmetic_v<S>                                               \
-  Array operator op(const Array& a, S s) {                                         \
-    return a op detail::scalar_of(s);                                              \
-  }                                                                                \
-  template <class S>                                                               \
-    requires std::is_arithmetic_v<S>                                               \
-  Array operator op(S s, const Array& a) {                                         \
-    return detail::scalar_of(s) op a;                                              \
-  }
+#define RASK_ARRAY_SCALAR_OP(op)                                                                                \
+  template <class S>                                                                                            \
+  requires std::is_arithmetic_v<S> Array operator op(const Array& a, S s) { return a op detail::scalar_of(s); } \
+  template <class S>                                                                                            \
+  requires std::is_arithmetic_v<S> Array operator op(S s, const Array& a) { return detail::scalar_of(s) op a; }
 RASK_ARRAY_SCALAR_OP(+)
 RASK_ARRAY_SCALAR_OP(-)
 RASK_ARRAY_SCALAR_OP(*)
@@ -223,14 +223,8 @@ RASK_ARRAY_SCALAR_OP(!=)
 #undef RASK_ARRAY_SCALAR_OP
 
 template <class S>
-  requires std::is_arithmetic_v<S>
-Array pow(const Array& a, S s) {
-  return pow(a, detail::scalar_of(s));
-}
+requires std::is_arithmetic_v<S> Array pow(const Array& a, S s) { return pow(a, detail::scalar_of(s)); }
 template <class S>
-  requires std::is_arithmetic_v<S>
-Array pow(S s, const Array& a) {
-  return pow(detail::scalar_of(s), a);
-}
+requires std::is_arithmetic_v<S> Array pow(S s, const Array& a) { return pow(detail::scalar_of(s), a); }
 
 }  // namespace rask

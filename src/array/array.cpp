@@ -36,8 +36,7 @@ ArrayNodePtr finish(std::shared_ptr<ArrayNode> n) {
 }
 
 std::vector<std::int64_t> regular_chunks(std::int64_t extent, std::int64_t size, const char* what) {
-  if (size <= 0)
-    throw ShapeError(std::string(what) + ": chunk size must be positive, got " + std::to_string(size));
+  if (size <= 0) throw ShapeError(std::string(what) + ": chunk size must be positive, got " + std::to_string(size));
   std::vector<std::int64_t> out;
   for (std::int64_t start = 0; start < extent; start += size) out.push_back(std::min(size, extent - start));
   if (out.empty()) out.push_back(0);  // an empty axis still has one (empty) chunk, as dask's
@@ -124,8 +123,7 @@ std::string shape_of(const Shape& s) {
 }  // namespace
 
 /// A node of the given logical shape in regular chunks (creation functions).
-std::shared_ptr<ArrayNode> make_source(Op op, DType dtype, const Shape& shape, const Shape& chunks,
-                                       const char* what) {
+std::shared_ptr<ArrayNode> make_source(Op op, DType dtype, const Shape& shape, const Shape& chunks, const char* what) {
   if (shape.size() > 2)
     throw ShapeError(std::string(what) + ": shape " + shape_of(shape) +
                      " has more than 2 dimensions; rask arrays are 0-d, 1-d or 2-d");
@@ -144,7 +142,11 @@ namespace {
 
 DType arithmetic_dtype(DType a, DType b, BinaryOp op) {
   switch (op) {
-    case BinaryOp::lt: case BinaryOp::le: case BinaryOp::gt: case BinaryOp::ge: case BinaryOp::eq:
+    case BinaryOp::lt:
+    case BinaryOp::le:
+    case BinaryOp::gt:
+    case BinaryOp::ge:
+    case BinaryOp::eq:
     case BinaryOp::ne:
       return DType::boolean;
     case BinaryOp::div:
@@ -157,8 +159,8 @@ DType arithmetic_dtype(DType a, DType b, BinaryOp op) {
 }
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add", "subtract", "multiply", "divide", "power", "less", "less_equal",
-                                "greater", "greater_equal", "equal", "not_equal"};
+  static const char* names[] = {"add",        "subtract", "multiply",      "divide", "power",    "less",
+                                "less_equal", "greater",  "greater_equal", "equal",  "not_equal"};
   return names[static_cast<int>(op)];
 }
 
@@ -193,8 +195,8 @@ Array binary(const Array& a, const Array& b, BinaryOp op) {
   std::vector<std::int64_t> rc, cc;
   axis(x.rows, y.rows, x.row_chunks, y.row_chunks, rows, rc);
   axis(x.cols, y.cols, x.col_chunks, y.col_chunks, cols, cc);
-  auto n = make(Op::binary, arithmetic_dtype(x.dtype, y.dtype, op), std::max(x.ndim, y.ndim), rows, cols,
-                std::move(rc), std::move(cc));
+  auto n = make(Op::binary, arithmetic_dtype(x.dtype, y.dtype, op), std::max(x.ndim, y.ndim), rows, cols, std::move(rc),
+                std::move(cc));
   n->sub = static_cast<std::uint8_t>(op);
   n->args = {a.node(), b.node()};
   return Array(finish(n));
@@ -221,13 +223,17 @@ Array reduce(const Array& a, ReduceOp op, std::optional<int> axis, bool keepdims
   const ArrayNode& x = *a.node();
   DType dtype = x.dtype;
   switch (op) {
-    case ReduceOp::sum: case ReduceOp::prod:
+    case ReduceOp::sum:
+    case ReduceOp::prod:
       if (dtype == DType::boolean) dtype = DType::int64;
       break;
-    case ReduceOp::mean: case ReduceOp::var: case ReduceOp::std:
+    case ReduceOp::mean:
+    case ReduceOp::var:
+    case ReduceOp::std:
       dtype = DType::float64;
       break;
-    case ReduceOp::argmin: case ReduceOp::argmax:
+    case ReduceOp::argmin:
+    case ReduceOp::argmax:
       dtype = DType::int64;
       break;
     default:
@@ -242,8 +248,8 @@ Array reduce(const Array& a, ReduceOp op, std::optional<int> axis, bool keepdims
                        shape_str(x) + ")");
     internal_axis = x.ndim == 1 ? 1 : ax;
   }
-  if (x.rows * x.cols == 0 && (op == ReduceOp::min || op == ReduceOp::max || op == ReduceOp::argmin ||
-                               op == ReduceOp::argmax))
+  if (x.rows * x.cols == 0 &&
+      (op == ReduceOp::min || op == ReduceOp::max || op == ReduceOp::argmin || op == ReduceOp::argmax))
     throw ShapeError(std::string(reduce_name(op)) + ": zero-size array (shape " + shape_str(x) +
                      ") has no identity for this reduction");
   std::shared_ptr<ArrayNode> n;
@@ -275,8 +281,8 @@ std::vector<std::int64_t> check_chunks(const std::vector<std::int64_t>& chunks, 
     total += c;
   }
   if (total != extent || chunks.empty())
-    throw ShapeError(what + ": chunks sum to " + std::to_string(total) + " but the axis has " +
-                     std::to_string(extent) + " elements");
+    throw ShapeError(what + ": chunks sum to " + std::to_string(total) + " but the axis has " + std::to_string(extent) +
+                     " elements");
   return chunks;
 }
 
@@ -331,8 +337,7 @@ std::string Array::describe() const {
 Array Array::T() const {
   if (node_->ndim < 2) return *this;
   if (node_->op == Op::transpose) return Array(node_->args[0]);
-  auto n = detail::make(Op::transpose, node_->dtype, 2, node_->cols, node_->rows, node_->col_chunks,
-                        node_->row_chunks);
+  auto n = detail::make(Op::transpose, node_->dtype, 2, node_->cols, node_->rows, node_->col_chunks, node_->row_chunks);
   n->args = {node_};
   return Array(detail::finish(n));
 }
@@ -367,15 +372,33 @@ Array Array::dot(const Array& other) const {
   return Array(detail::finish(n));
 }
 
-Array Array::sum(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::sum, axis, keepdims); }
-Array Array::prod(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::prod, axis, keepdims); }
-Array Array::mean(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::mean, axis, keepdims); }
-Array Array::var(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::var, axis, keepdims); }
-Array Array::std(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::std, axis, keepdims); }
-Array Array::min(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::min, axis, keepdims); }
-Array Array::max(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::max, axis, keepdims); }
-Array Array::argmin(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::argmin, axis, keepdims); }
-Array Array::argmax(std::optional<int> axis, bool keepdims) const { return detail::reduce(*this, ReduceOp::argmax, axis, keepdims); }
+Array Array::sum(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::sum, axis, keepdims);
+}
+Array Array::prod(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::prod, axis, keepdims);
+}
+Array Array::mean(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::mean, axis, keepdims);
+}
+Array Array::var(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::var, axis, keepdims);
+}
+Array Array::std(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::std, axis, keepdims);
+}
+Array Array::min(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::min, axis, keepdims);
+}
+Array Array::max(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::max, axis, keepdims);
+}
+Array Array::argmin(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::argmin, axis, keepdims);
+}
+Array Array::argmax(std::optional<int> axis, bool keepdims) const {
+  return detail::reduce(*this, ReduceOp::argmax, axis, keepdims);
+}
 
 Array Array::rechunk(const Shape& chunks) const {
   const ArrayNode& x = *node_;
@@ -410,8 +433,7 @@ Array Array::rechunk(const ChunkSizes& chunks) const {
 namespace {
 // Python's slice.indices: the first index, the count, for a positive step.
 std::pair<std::int64_t, std::int64_t> resolve(Slice s, std::int64_t extent, const std::string& what) {
-  if (s.step <= 0)
-    throw ShapeError(what + ": slice step must be positive, got " + std::to_string(s.step));
+  if (s.step <= 0) throw ShapeError(what + ": slice step must be positive, got " + std::to_string(s.step));
   auto clip = [&](std::int64_t v) {
     if (v < 0) v += extent;
     return std::clamp<std::int64_t>(v, 0, extent);
@@ -423,8 +445,8 @@ std::pair<std::int64_t, std::int64_t> resolve(Slice s, std::int64_t extent, cons
 
 // Output chunks of a slice along one axis: the selected elements grouped by the input
 // chunk they come from (empty groups dropped), as dask does.
-std::vector<std::int64_t> sliced_chunks(const std::vector<std::int64_t>& chunks, std::int64_t start,
-                                        std::int64_t count, std::int64_t step) {
+std::vector<std::int64_t> sliced_chunks(const std::vector<std::int64_t>& chunks, std::int64_t start, std::int64_t count,
+                                        std::int64_t step) {
   std::vector<std::int64_t> out;
   auto offs = detail::offsets(chunks);
   for (std::size_t chunk_idx = 0; chunk_idx < chunks.size(); ++chunk_idx) {
@@ -455,8 +477,8 @@ Array Array::operator()(Slice first) const {
 Array Array::operator()(Slice rows, Slice cols) const {
   const ArrayNode& x = *node_;
   if (x.ndim != 2)
-    throw ShapeError("slicing: two slices given for an array of shape " + detail::shape_str(x) +
-                     " (dimension " + std::to_string(x.ndim) + ")");
+    throw ShapeError("slicing: two slices given for an array of shape " + detail::shape_str(x) + " (dimension " +
+                     std::to_string(x.ndim) + ")");
   auto [r0, rn] = resolve(rows, x.rows, "slicing rows of " + describe());
   auto [c0, cn] = resolve(cols, x.cols, "slicing columns of " + describe());
   auto n = detail::make(Op::slice, x.dtype, 2, rn, cn, sliced_chunks(x.row_chunks, r0, rn, rows.step),

@@ -30,7 +30,7 @@ std::vector<ArrayNodePtr> persist_nodes(const std::vector<ArrayNodePtr>& arrays)
         const TaskId chunk = lowering.chunk(n, bi, bj);
         const int owner = lowering.owner(*n, bi, bj);
         stored_on[owner].push_back(lowering.add_as<std::int64_t>(
-            "persist-store", token_combine(id, token_combine(bi, bj)), {chunk},
+            "persist-store", token_combine(token_combine(id, bi), bj), {chunk},
             [id, bi, bj](const Inputs& in) -> std::int64_t {
               store_put(id, bi, bj, std::make_shared<const Block>(in.get<Block>(0)));
               return 1;
@@ -124,6 +124,20 @@ std::vector<ArrayValue> compute(const std::vector<Array>& arrays, Where where) {
   return out;
 }
 
+void Array::visualize(const std::string& path) const {
+  Runtime& rt = Runtime::current();
+  Graph graph;
+  detail::Lowering lowering(graph, rt.size());
+  std::vector<TaskId> outputs;
+  try {
+    outputs = lowering.chunks(node_);
+  } catch (const Error&) {
+    throw InputError("visualize: " + describe() + " needs ScaLAPACK before its graph exists; draw its input instead");
+  }
+  Plan plan = rt.plan(graph, outputs);
+  if (rt.rank() == 0) rask::visualize(graph, plan, path);
+}
+
 ArrayValue Array::compute(Where where) const { return rask::compute({*this}, where)[0]; }
 
 Array Array::persist() const { return Array(detail::persist_nodes({node_})[0]); }
@@ -181,7 +195,8 @@ std::vector<std::int64_t> read_chunks(Reader& r) {
   for (std::uint64_t run = 0; run < runs; ++run) {
     const auto size = read_varint(r);
     const auto count = read_varint(r);
-    if (count > (std::uint64_t(1) << 32) || size > (std::uint64_t(1) << 62) || out.size() + count > (std::uint64_t(1) << 32))
+    if (count > (std::uint64_t(1) << 32) || size > (std::uint64_t(1) << 62) ||
+        out.size() + count > (std::uint64_t(1) << 32))
       throw SerializeError("array expression: bad chunk run");
     out.insert(out.end(), static_cast<std::size_t>(count), static_cast<std::int64_t>(size));
   }

@@ -52,16 +52,28 @@ std::vector<TaskId> Lowering::chunks(const ArrayNodePtr& n) {
 TaskId Lowering::chunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
   if (auto id = graph_.find(chunk_token(*n, bi, bj))) return *id;
   switch (n->op) {
-    case Op::full: case Op::arange: case Op::unary: case Op::binary: case Op::transpose:
+    case Op::full:
+    case Op::arange:
+    case Op::unary:
+    case Op::binary:
+    case Op::transpose:
       return fused(n, bi, bj);
-    case Op::random: return random(n, bi, bj);
-    case Op::hdf5: return lower_hdf5_chunk(*this, n, bi, bj);
-    case Op::persisted: return persisted(n, bi, bj);
-    case Op::dot: return dot(n, bi, bj);
-    case Op::reduce: return reduce(n, bi, bj);
-    case Op::rechunk: return rechunk(n, bi, bj);
-    case Op::slice: return slice(n, bi, bj);
-    case Op::linalg: return lower_linalg_chunk(*this, n, bi, bj);
+    case Op::random:
+      return random(n, bi, bj);
+    case Op::hdf5:
+      return lower_hdf5_chunk(*this, n, bi, bj);
+    case Op::persisted:
+      return persisted(n, bi, bj);
+    case Op::dot:
+      return dot(n, bi, bj);
+    case Op::reduce:
+      return reduce(n, bi, bj);
+    case Op::rechunk:
+      return rechunk(n, bi, bj);
+    case Op::slice:
+      return slice(n, bi, bj);
+    case Op::linalg:
+      return lower_linalg_chunk(*this, n, bi, bj);
   }
   throw Error("internal: unknown array operation");
 }
@@ -81,10 +93,10 @@ constexpr std::int64_t kTile = 512;
 struct Instr {
   enum Kind : std::uint8_t { leaf, constant, arange, unary, binary } kind;
   std::uint8_t sub = 0;
-  int a = -1, b = -1;        // operand registers
-  int input = -1;            // leaf: index into the task's inputs
+  int a = -1, b = -1;           // operand registers
+  int input = -1;               // leaf: index into the task's inputs
   std::int64_t sr = 0, sc = 0;  // leaf: strides of output row and column in the input block
-  double v0 = 0, v1 = 0;     // constant value; arange first value and step
+  double v0 = 0, v1 = 0;        // constant value; arange first value and step
 };
 
 // Leaves read from this rank's store of persisted chunks, in place (no task, no copy).
@@ -211,11 +223,16 @@ Program compile_chunk(Lowering& lowering, const ArrayNodePtr& m, std::int64_t bi
 
 inline double apply_unary(UnaryOp op, double x) {
   switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::abs: return std::fabs(x);
+    case UnaryOp::neg:
+      return -x;
+    case UnaryOp::exp:
+      return std::exp(x);
+    case UnaryOp::log:
+      return std::log(x);
+    case UnaryOp::sqrt:
+      return std::sqrt(x);
+    case UnaryOp::abs:
+      return std::fabs(x);
   }
   return x;
 }
@@ -227,17 +244,28 @@ inline void binary_loop(const double* a, const double* b, double* out, std::int6
 
 void apply_binary(BinaryOp op, const double* a, const double* b, double* out, std::int64_t len) {
   switch (op) {
-    case BinaryOp::add: return binary_loop(a, b, out, len, [](double x, double y) { return x + y; });
-    case BinaryOp::sub: return binary_loop(a, b, out, len, [](double x, double y) { return x - y; });
-    case BinaryOp::mul: return binary_loop(a, b, out, len, [](double x, double y) { return x * y; });
-    case BinaryOp::div: return binary_loop(a, b, out, len, [](double x, double y) { return x / y; });
-    case BinaryOp::pow: return binary_loop(a, b, out, len, [](double x, double y) { return std::pow(x, y); });
-    case BinaryOp::lt: return binary_loop(a, b, out, len, [](double x, double y) { return double(x < y); });
-    case BinaryOp::le: return binary_loop(a, b, out, len, [](double x, double y) { return double(x <= y); });
-    case BinaryOp::gt: return binary_loop(a, b, out, len, [](double x, double y) { return double(x > y); });
-    case BinaryOp::ge: return binary_loop(a, b, out, len, [](double x, double y) { return double(x >= y); });
-    case BinaryOp::eq: return binary_loop(a, b, out, len, [](double x, double y) { return double(x == y); });
-    case BinaryOp::ne: return binary_loop(a, b, out, len, [](double x, double y) { return double(x != y); });
+    case BinaryOp::add:
+      return binary_loop(a, b, out, len, [](double x, double y) { return x + y; });
+    case BinaryOp::sub:
+      return binary_loop(a, b, out, len, [](double x, double y) { return x - y; });
+    case BinaryOp::mul:
+      return binary_loop(a, b, out, len, [](double x, double y) { return x * y; });
+    case BinaryOp::div:
+      return binary_loop(a, b, out, len, [](double x, double y) { return x / y; });
+    case BinaryOp::pow:
+      return binary_loop(a, b, out, len, [](double x, double y) { return std::pow(x, y); });
+    case BinaryOp::lt:
+      return binary_loop(a, b, out, len, [](double x, double y) { return double(x < y); });
+    case BinaryOp::le:
+      return binary_loop(a, b, out, len, [](double x, double y) { return double(x <= y); });
+    case BinaryOp::gt:
+      return binary_loop(a, b, out, len, [](double x, double y) { return double(x > y); });
+    case BinaryOp::ge:
+      return binary_loop(a, b, out, len, [](double x, double y) { return double(x >= y); });
+    case BinaryOp::eq:
+      return binary_loop(a, b, out, len, [](double x, double y) { return double(x == y); });
+    case BinaryOp::ne:
+      return binary_loop(a, b, out, len, [](double x, double y) { return double(x != y); });
   }
 }
 
@@ -265,56 +293,56 @@ void run_program(const Program& p, const Inputs& in, Sink&& sink) {
   // pages are reused by the next rows. Either way each column sees its rows in order.
   const std::int64_t tile_cols = p.strided ? 64 : kTile, tile_rows = p.strided ? 64 : 1;
   for (std::int64_t row0 = 0; row0 < p.rows; row0 += tile_rows)
-  for (std::int64_t col = 0; col < p.cols; col += tile_cols)
-  for (std::int64_t row = row0; row < std::min(p.rows, row0 + tile_rows); ++row) {
-    {
-      const std::int64_t len = std::min(tile_cols, p.cols - col);
-      for (std::size_t k = 0; k < n; ++k) {
-        const Instr& ins = p.code[k];
-        double* out = &storage[k * kTile];
-        switch (ins.kind) {
-          case Instr::constant:
-            reg[k] = out;
-            break;
-          case Instr::leaf: {
-            const double* base = blocks[k]->data.data() + row * ins.sr + col * ins.sc;
-            if (ins.sc == 1) {
-              reg[k] = base;  // contiguous: read in place
-            } else if (ins.sc == 0) {
-              std::fill_n(out, len, *base);
+    for (std::int64_t col = 0; col < p.cols; col += tile_cols)
+      for (std::int64_t row = row0; row < std::min(p.rows, row0 + tile_rows); ++row) {
+        const std::int64_t len = std::min(tile_cols, p.cols - col);
+        for (std::size_t k = 0; k < n; ++k) {
+          const Instr& ins = p.code[k];
+          double* out = &storage[k * kTile];
+          switch (ins.kind) {
+            case Instr::constant:
               reg[k] = out;
-            } else {
-              for (std::int64_t t = 0; t < len; ++t) out[t] = base[t * ins.sc];
-              reg[k] = out;
+              break;
+            case Instr::leaf: {
+              const double* base = blocks[k]->data.data() + row * ins.sr + col * ins.sc;
+              if (ins.sc == 1) {
+                reg[k] = base;  // contiguous: read in place
+              } else if (ins.sc == 0) {
+                std::fill_n(out, len, *base);
+                reg[k] = out;
+              } else {
+                for (std::int64_t t = 0; t < len; ++t) out[t] = base[t * ins.sc];
+                reg[k] = out;
+              }
+              break;
             }
-            break;
+            case Instr::arange:
+              for (std::int64_t t = 0; t < len; ++t) out[t] = ins.v0 + ins.v1 * static_cast<double>(col + t);
+              reg[k] = out;
+              break;
+            case Instr::unary: {
+              const double* a = reg[ins.a];
+              const auto op = static_cast<UnaryOp>(ins.sub);
+              for (std::int64_t t = 0; t < len; ++t) out[t] = apply_unary(op, a[t]);
+              reg[k] = out;
+              break;
+            }
+            case Instr::binary:
+              apply_binary(static_cast<BinaryOp>(ins.sub), reg[ins.a], reg[ins.b], out, len);
+              reg[k] = out;
+              break;
           }
-          case Instr::arange:
-            for (std::int64_t t = 0; t < len; ++t) out[t] = ins.v0 + ins.v1 * static_cast<double>(col + t);
-            reg[k] = out;
-            break;
-          case Instr::unary: {
-            const double* a = reg[ins.a];
-            const auto op = static_cast<UnaryOp>(ins.sub);
-            for (std::int64_t t = 0; t < len; ++t) out[t] = apply_unary(op, a[t]);
-            reg[k] = out;
-            break;
-          }
-          case Instr::binary:
-            apply_binary(static_cast<BinaryOp>(ins.sub), reg[ins.a], reg[ins.b], out, len);
-            reg[k] = out;
-            break;
         }
+        sink(row, col, len, reg[n - 1]);
       }
-      sink(row, col, len, reg[n - 1]);
-    }
-  }
 }
 
 const char* op_name(const ArrayNode& n) {
   switch (n.op) {
-    case Op::full: return n.reals[0] == 1 ? "ones" : n.reals[0] == 0 ? "zeros" : "full";
-    case Op::arange: return "arange";
+    case Op::full:
+      return n.reals[0] == 1 ? "ones" : n.reals[0] == 0 ? "zeros" : "full";
+    case Op::arange:
+      return "arange";
     case Op::unary: {
       static const char* names[] = {"negative", "exp", "log", "sqrt", "absolute"};
       return names[n.sub];
@@ -323,8 +351,10 @@ const char* op_name(const ArrayNode& n) {
       static const char* names[] = {"add", "sub", "mul", "truediv", "pow", "lt", "le", "gt", "ge", "eq", "ne"};
       return names[n.sub];
     }
-    case Op::transpose: return "transpose";
-    default: return "array";
+    case Op::transpose:
+      return "transpose";
+    default:
+      return "array";
   }
 }
 
@@ -334,15 +364,16 @@ TaskId Lowering::fused(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) 
   std::vector<TaskId> deps;
   auto program = std::make_shared<const Program>(compile_chunk(*this, n, bi, bj, deps, owner(*n, bi, bj)));
   const double elements = static_cast<double>(program->rows * program->cols);
-  return add(op_name(*n), chunk_token(*n, bi, bj), std::move(deps),
-             [program](const Inputs& in) {
-               Block out{program->rows, program->cols, std::vector<double>(program->rows * program->cols)};
-               run_program(*program, in, [&](std::int64_t row, std::int64_t col, std::int64_t len, const double* v) {
-                 std::copy_n(v, len, out.data.data() + row * out.cols + col);
-               });
-               return out;
-             },
-             owner(*n, bi, bj), elements * 1e-9 * static_cast<double>(program->code.size()), elements * 8);
+  return add(
+      op_name(*n), chunk_token(*n, bi, bj), std::move(deps),
+      [program](const Inputs& in) {
+        Block out{program->rows, program->cols, std::vector<double>(program->rows * program->cols)};
+        run_program(*program, in, [&](std::int64_t row, std::int64_t col, std::int64_t len, const double* v) {
+          std::copy_n(v, len, out.data.data() + row * out.cols + col);
+        });
+        return out;
+      },
+      owner(*n, bi, bj), elements * 1e-9 * static_cast<double>(program->code.size()), elements * 8);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -353,19 +384,31 @@ namespace {
 
 int fields(ReduceOp op) {
   switch (op) {
-    case ReduceOp::mean: return 2;                           // count, sum
-    case ReduceOp::var: case ReduceOp::std: return 3;        // count, mean, M2
-    case ReduceOp::argmin: case ReduceOp::argmax: return 2;  // value, index
-    default: return 1;
+    case ReduceOp::mean:
+      return 2;  // count, sum
+    case ReduceOp::var:
+    case ReduceOp::std:
+      return 3;  // count, mean, M2
+    case ReduceOp::argmin:
+    case ReduceOp::argmax:
+      return 2;  // value, index
+    default:
+      return 1;
   }
 }
 
 double identity(ReduceOp op) {
   switch (op) {
-    case ReduceOp::prod: return 1;
-    case ReduceOp::min: case ReduceOp::argmin: return std::numeric_limits<double>::infinity();
-    case ReduceOp::max: case ReduceOp::argmax: return -std::numeric_limits<double>::infinity();
-    default: return 0;
+    case ReduceOp::prod:
+      return 1;
+    case ReduceOp::min:
+    case ReduceOp::argmin:
+      return std::numeric_limits<double>::infinity();
+    case ReduceOp::max:
+    case ReduceOp::argmax:
+      return -std::numeric_limits<double>::infinity();
+    default:
+      return 0;
   }
 }
 
@@ -381,44 +424,78 @@ inline bool beats(bool want_max, double v, double i, double w, double j) {
 // Merges partial element b into a (both `fields` wide), a being earlier in the tree.
 inline void merge(ReduceOp op, double* a, const double* b) {
   switch (op) {
-    case ReduceOp::sum: a[0] += b[0]; break;
-    case ReduceOp::prod: a[0] *= b[0]; break;
-    case ReduceOp::mean: a[0] += b[0]; a[1] += b[1]; break;
-    case ReduceOp::var: case ReduceOp::std: {
+    case ReduceOp::sum:
+      a[0] += b[0];
+      break;
+    case ReduceOp::prod:
+      a[0] *= b[0];
+      break;
+    case ReduceOp::mean:
+      a[0] += b[0];
+      a[1] += b[1];
+      break;
+    case ReduceOp::var:
+    case ReduceOp::std: {
       // Chan et al.'s pairwise update of count, mean and M2.
       const double na = a[0], nb = b[0];
       if (nb == 0) break;
-      if (na == 0) { a[0] = b[0]; a[1] = b[1]; a[2] = b[2]; break; }
+      if (na == 0) {
+        a[0] = b[0];
+        a[1] = b[1];
+        a[2] = b[2];
+        break;
+      }
       const double n = na + nb, delta = b[1] - a[1];
       a[1] += delta * (nb / n);
       a[2] += b[2] + delta * delta * (na * nb / n);
       a[0] = n;
       break;
     }
-    case ReduceOp::min: case ReduceOp::max:
+    case ReduceOp::min:
+    case ReduceOp::max:
       if (beats(op == ReduceOp::max, b[0], 1, a[0], 0) && !std::isnan(a[0])) a[0] = b[0];
       break;
-    case ReduceOp::argmin: case ReduceOp::argmax:
-      if (beats(op == ReduceOp::argmax, b[0], b[1], a[0], a[1])) { a[0] = b[0]; a[1] = b[1]; }
+    case ReduceOp::argmin:
+    case ReduceOp::argmax:
+      if (beats(op == ReduceOp::argmax, b[0], b[1], a[0], a[1])) {
+        a[0] = b[0];
+        a[1] = b[1];
+      }
       break;
   }
 }
 
 inline double finalize(ReduceOp op, const double* a) {
   switch (op) {
-    case ReduceOp::mean: return a[1] / a[0];
-    case ReduceOp::var: return a[0] > 0 ? a[2] / a[0] : std::numeric_limits<double>::quiet_NaN();
-    case ReduceOp::std: return a[0] > 0 ? std::sqrt(a[2] / a[0]) : std::numeric_limits<double>::quiet_NaN();
-    case ReduceOp::argmin: case ReduceOp::argmax: return a[1];
-    default: return a[0];
+    case ReduceOp::mean:
+      return a[1] / a[0];
+    case ReduceOp::var:
+      return a[0] > 0 ? a[2] / a[0] : std::numeric_limits<double>::quiet_NaN();
+    case ReduceOp::std:
+      return a[0] > 0 ? std::sqrt(a[2] / a[0]) : std::numeric_limits<double>::quiet_NaN();
+    case ReduceOp::argmin:
+    case ReduceOp::argmax:
+      return a[1];
+    default:
+      return a[0];
   }
 }
 
 // The partial of one tile of values (all at one output element) as a fresh element.
 inline void tile_partial(ReduceOp op, const double* v, std::int64_t len, double first_index, double* out) {
   switch (op) {
-    case ReduceOp::sum: { double s = 0; for (std::int64_t t = 0; t < len; ++t) s += v[t]; out[0] = s; break; }
-    case ReduceOp::prod: { double s = 1; for (std::int64_t t = 0; t < len; ++t) s *= v[t]; out[0] = s; break; }
+    case ReduceOp::sum: {
+      double s = 0;
+      for (std::int64_t t = 0; t < len; ++t) s += v[t];
+      out[0] = s;
+      break;
+    }
+    case ReduceOp::prod: {
+      double s = 1;
+      for (std::int64_t t = 0; t < len; ++t) s *= v[t];
+      out[0] = s;
+      break;
+    }
     case ReduceOp::mean: {
       double s = 0;
       for (std::int64_t t = 0; t < len; ++t) s += v[t];
@@ -426,7 +503,8 @@ inline void tile_partial(ReduceOp op, const double* v, std::int64_t len, double 
       out[1] = s;
       break;
     }
-    case ReduceOp::var: case ReduceOp::std: {
+    case ReduceOp::var:
+    case ReduceOp::std: {
       // Two passes over a tile that is in cache: as accurate as NumPy's two-pass var.
       double s = 0;
       for (std::int64_t t = 0; t < len; ++t) s += v[t];
@@ -438,7 +516,8 @@ inline void tile_partial(ReduceOp op, const double* v, std::int64_t len, double 
       out[2] = m2;
       break;
     }
-    case ReduceOp::min: case ReduceOp::max: {
+    case ReduceOp::min:
+    case ReduceOp::max: {
       const bool want_max = op == ReduceOp::max;
       double best = v[0];
       for (std::int64_t t = 1; t < len; ++t)
@@ -446,12 +525,16 @@ inline void tile_partial(ReduceOp op, const double* v, std::int64_t len, double 
       out[0] = best;
       break;
     }
-    case ReduceOp::argmin: case ReduceOp::argmax: {
+    case ReduceOp::argmin:
+    case ReduceOp::argmax: {
       const bool want_max = op == ReduceOp::argmax;
       double best = v[0];
       std::int64_t at = 0;
       for (std::int64_t t = 1; t < len; ++t)
-        if (beats(want_max, v[t], static_cast<double>(t), best, static_cast<double>(at))) { best = v[t]; at = t; }
+        if (beats(want_max, v[t], static_cast<double>(t), best, static_cast<double>(at))) {
+          best = v[t];
+          at = t;
+        }
       out[0] = best;
       out[1] = first_index + static_cast<double>(at);
       break;
@@ -484,10 +567,17 @@ Block chunk_partial(const Program& p, const ReduceSpec& s, const Inputs& in) {
     run_program(p, in, [&](std::int64_t row, std::int64_t col, std::int64_t len, const double* v) {
       double* acc = out.data.data() + col * f;
       switch (s.op) {
-        case ReduceOp::sum: for (std::int64_t t = 0; t < len; ++t) acc[t] += v[t]; break;
-        case ReduceOp::prod: for (std::int64_t t = 0; t < len; ++t) acc[t] *= v[t]; break;
+        case ReduceOp::sum:
+          for (std::int64_t t = 0; t < len; ++t) acc[t] += v[t];
+          break;
+        case ReduceOp::prod:
+          for (std::int64_t t = 0; t < len; ++t) acc[t] *= v[t];
+          break;
         case ReduceOp::mean:
-          for (std::int64_t t = 0; t < len; ++t) { acc[2 * t] += 1; acc[2 * t + 1] += v[t]; }
+          for (std::int64_t t = 0; t < len; ++t) {
+            acc[2 * t] += 1;
+            acc[2 * t + 1] += v[t];
+          }
           break;
         default:
           if (welford) {
@@ -551,10 +641,14 @@ TaskId Lowering::reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj)
     auto program = std::make_shared<const Program>(compile_chunk(*this, x, i, j, deps, owner(*x, i, j)));
     ReduceSpec spec{op, axis, row_offs[i], col_offs[j], x->cols};
     const double elements = static_cast<double>(program->rows * program->cols);
-    level.push_back(add(std::string(op_name(*x)) + "-" + "partial", token, std::move(deps),
-                        [program, spec](const Inputs& in) { return chunk_partial(*program, spec, in); },
-                        owner(*x, i, j), elements * 1.5e-9 * static_cast<double>(program->code.size()),
-                        8.0 * f * (axis == 0 ? program->cols : axis == 1 ? program->rows : 1)));
+    level.push_back(add(
+        std::string(op_name(*x)) + "-" + "partial", token, std::move(deps),
+        [program, spec](const Inputs& in) { return chunk_partial(*program, spec, in); }, owner(*x, i, j),
+        elements * 1.5e-9 * static_cast<double>(program->code.size()),
+        8.0 * f *
+            (axis == 0   ? program->cols
+             : axis == 1 ? program->rows
+                         : 1)));
   }
   // The fixed tree: groups of 4 consecutive partials, level by level; the root also
   // turns the fields into the result.
@@ -567,7 +661,9 @@ TaskId Lowering::reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj)
     std::vector<TaskId> next;
     for (std::size_t start = 0; start < level.size(); start += 4) {
       std::vector<TaskId> deps(level.begin() + start, level.begin() + std::min(level.size(), start + 4));
-      const Token token = root ? chunk_token(*n, bi, bj) : chunk_token(*n, bi, bj, token_combine(depth, start));
+      const Token token =
+          root ? chunk_token(*n, bi, bj)
+               : chunk_token(*n, bi, bj, ((depth + 1) << 32) | start);  // (level, index): distinct for any tree
       auto body = [op, f, root, out_rows, out_cols](const Inputs& in) {
         Block acc = in.get<Block>(0);
         for (std::size_t k = 1; k < in.size(); ++k) {
@@ -579,8 +675,8 @@ TaskId Lowering::reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj)
         for (std::size_t e = 0; e < out.data.size(); ++e) out.data[e] = finalize(op, &acc.data[e * f]);
         return out;
       };
-      next.push_back(add(root ? name : name + "-combine", token, std::move(deps), body,
-                         root ? owner(*n, bi, bj) : -1, 1e-7, 8.0 * f * out_rows * out_cols));
+      next.push_back(add(root ? name : name + "-combine", token, std::move(deps), body, root ? owner(*n, bi, bj) : -1,
+                         1e-7, 8.0 * f * out_rows * out_cols));
     }
     if (root) return next[0];
     level = std::move(next);
@@ -618,22 +714,23 @@ TaskId Lowering::dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
   }
   const std::int64_t out_rows = n->row_chunks[bi], out_cols = n->col_chunks[bj];
   const double flops = 2.0 * m * nn * static_cast<double>(a->cols);
-  return add("dot", chunk_token(*n, bi, bj), std::move(deps),
-             [terms, m, nn, trans_a, trans_b, out_rows, out_cols](const Inputs& in) {
-               Block out{out_rows, out_cols, std::vector<double>(m * nn, 0.0)};
-               for (const Term& t : terms) {
-                 const Block& ab = in.get<Block>(t.a_input);
-                 const Block& bb = in.get<Block>(t.b_input);
-                 if (t.k == 0 || m == 0 || nn == 0) continue;
-                 const int lda = static_cast<int>(trans_a ? m : t.k);
-                 const int ldb = static_cast<int>(trans_b ? t.k : nn);
-                 cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                             static_cast<int>(m), static_cast<int>(nn), static_cast<int>(t.k), 1.0, ab.data.data(),
-                             lda, bb.data.data(), ldb, 1.0, out.data.data(), static_cast<int>(nn));
-               }
-               return out;
-             },
-             owner(*n, bi, bj), flops / 2e10, 8.0 * m * nn);
+  return add(
+      "dot", chunk_token(*n, bi, bj), std::move(deps),
+      [terms, m, nn, trans_a, trans_b, out_rows, out_cols](const Inputs& in) {
+        Block out{out_rows, out_cols, std::vector<double>(m * nn, 0.0)};
+        for (const Term& t : terms) {
+          const Block& ab = in.get<Block>(t.a_input);
+          const Block& bb = in.get<Block>(t.b_input);
+          if (t.k == 0 || m == 0 || nn == 0) continue;
+          const int lda = static_cast<int>(trans_a ? m : t.k);
+          const int ldb = static_cast<int>(trans_b ? t.k : nn);
+          cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                      static_cast<int>(m), static_cast<int>(nn), static_cast<int>(t.k), 1.0, ab.data.data(), lda,
+                      bb.data.data(), ldb, 1.0, out.data.data(), static_cast<int>(nn));
+        }
+        return out;
+      },
+      owner(*n, bi, bj), flops / 2e10, 8.0 * m * nn);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -648,40 +745,41 @@ TaskId Lowering::random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj)
   const std::uint64_t seed = static_cast<std::uint64_t>(n->ints[0]);
   const double p0 = n->reals[0], p1 = n->reals[1];
   static const char* names[] = {"random_sample", "normal", "randint"};
-  return add(names[n->sub], chunk_token(*n, bi, bj), {},
-             [=](const Inputs&) {
-               Block out{rows, cols, std::vector<double>(rows * cols)};
-               r123::Philox4x64 philox;
-               const r123::Philox4x64::key_type key = {{seed, static_cast<std::uint64_t>(kind)}};
-               const int per_call = kind == RandomKind::normal ? 2 : 4;
-               const double range = p1 - p0;
-               for (std::int64_t r = 0; r < rows; ++r) {
-                 double* dst = out.data.data() + r * cols;
-                 std::uint64_t index = static_cast<std::uint64_t>((row0 + r) * width + col0);
-                 const std::uint64_t end = index + static_cast<std::uint64_t>(cols);
-                 while (index < end) {
-                   const std::uint64_t block = index / per_call;
-                   const r123::Philox4x64::ctr_type ctr = {{block, 0, 0, 0}};
-                   const auto bits = philox(ctr, key);
-                   for (std::uint64_t lane = index % per_call; lane < static_cast<std::uint64_t>(per_call) && index < end;
-                        ++lane, ++index) {
-                     if (kind == RandomKind::uniform) {
-                       *dst++ = p0 + range * (static_cast<double>(bits.v[lane] >> 11) * 0x1.0p-53);
-                     } else if (kind == RandomKind::randint) {
-                       const auto span = static_cast<unsigned __int128>(static_cast<std::uint64_t>(range));
-                       *dst++ = p0 + static_cast<double>(static_cast<std::uint64_t>((bits.v[lane] * span) >> 64));
-                     } else {
-                       // Box-Muller on the lane pair; u1 in (0, 1] keeps the log finite.
-                       const double u1 = (static_cast<double>(bits.v[2 * lane] >> 11) + 1.0) * 0x1.0p-53;
-                       const double u2 = static_cast<double>(bits.v[2 * lane + 1] >> 11) * 0x1.0p-53;
-                       *dst++ = p0 + p1 * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-                     }
-                   }
-                 }
-               }
-               return out;
-             },
-             owner(*n, bi, bj), static_cast<double>(rows * cols) * 4e-9, 8.0 * rows * cols);
+  return add(
+      names[n->sub], chunk_token(*n, bi, bj), {},
+      [=](const Inputs&) {
+        Block out{rows, cols, std::vector<double>(rows * cols)};
+        r123::Philox4x64 philox;
+        const r123::Philox4x64::key_type key = {{seed, static_cast<std::uint64_t>(kind)}};
+        const int per_call = kind == RandomKind::normal ? 2 : 4;
+        const double range = p1 - p0;
+        for (std::int64_t r = 0; r < rows; ++r) {
+          double* dst = out.data.data() + r * cols;
+          std::uint64_t index = static_cast<std::uint64_t>((row0 + r) * width + col0);
+          const std::uint64_t end = index + static_cast<std::uint64_t>(cols);
+          while (index < end) {
+            const std::uint64_t block = index / per_call;
+            const r123::Philox4x64::ctr_type ctr = {{block, 0, 0, 0}};
+            const auto bits = philox(ctr, key);
+            for (std::uint64_t lane = index % per_call; lane < static_cast<std::uint64_t>(per_call) && index < end;
+                 ++lane, ++index) {
+              if (kind == RandomKind::uniform) {
+                *dst++ = p0 + range * (static_cast<double>(bits.v[lane] >> 11) * 0x1.0p-53);
+              } else if (kind == RandomKind::randint) {
+                const auto span = static_cast<unsigned __int128>(static_cast<std::uint64_t>(range));
+                *dst++ = p0 + static_cast<double>(static_cast<std::uint64_t>((bits.v[lane] * span) >> 64));
+              } else {
+                // Box-Muller on the lane pair; u1 in (0, 1] keeps the log finite.
+                const double u1 = (static_cast<double>(bits.v[2 * lane] >> 11) + 1.0) * 0x1.0p-53;
+                const double u2 = static_cast<double>(bits.v[2 * lane + 1] >> 11) * 0x1.0p-53;
+                *dst++ = p0 + p1 * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+              }
+            }
+          }
+        }
+        return out;
+      },
+      owner(*n, bi, bj), static_cast<double>(rows * cols) * 4e-9, 8.0 * rows * cols);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -706,19 +804,20 @@ TaskId Lowering::rechunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj
     }
   }
   const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
-  return add("rechunk", chunk_token(*n, bi, bj), std::move(deps),
-             [pieces, rows, cols](const Inputs& in) {
-               Block out{rows, cols, std::vector<double>(rows * cols)};
-               for (std::size_t k = 0; k < pieces.size(); ++k) {
-                 const Piece& p = pieces[k];
-                 const Block& src = in.get<Block>(k);
-                 for (std::int64_t r = 0; r < p.rows; ++r)
-                   std::copy_n(src.data.data() + (p.src_row + r) * src.cols + p.src_col, p.cols,
-                               out.data.data() + (p.dst_row + r) * cols + p.dst_col);
-               }
-               return out;
-             },
-             owner(*n, bi, bj), static_cast<double>(rows * cols) * 1e-9, 8.0 * rows * cols);
+  return add(
+      "rechunk", chunk_token(*n, bi, bj), std::move(deps),
+      [pieces, rows, cols](const Inputs& in) {
+        Block out{rows, cols, std::vector<double>(rows * cols)};
+        for (std::size_t k = 0; k < pieces.size(); ++k) {
+          const Piece& p = pieces[k];
+          const Block& src = in.get<Block>(k);
+          for (std::int64_t r = 0; r < p.rows; ++r)
+            std::copy_n(src.data.data() + (p.src_row + r) * src.cols + p.src_col, p.cols,
+                        out.data.data() + (p.dst_row + r) * cols + p.dst_col);
+        }
+        return out;
+      },
+      owner(*n, bi, bj), static_cast<double>(rows * cols) * 1e-9, 8.0 * rows * cols);
 }
 
 namespace {
@@ -746,16 +845,17 @@ TaskId Lowering::slice(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) 
   auto [src_i, first_row] = slice_source(x->row_chunks, n->ints[0], n->rows, row_step, bi);
   auto [src_j, first_col] = slice_source(x->col_chunks, n->ints[2], n->cols, col_step, bj);
   const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
-  return add("getitem", chunk_token(*n, bi, bj), {chunk(x, src_i, src_j)},
-             [=](const Inputs& in) {
-               const Block& src = in.get<Block>(0);
-               Block out{rows, cols, std::vector<double>(rows * cols)};
-               for (std::int64_t r = 0; r < rows; ++r)
-                 for (std::int64_t c = 0; c < cols; ++c)
-                   out.data[r * cols + c] = src.data[(first_row + r * row_step) * src.cols + first_col + c * col_step];
-               return out;
-             },
-             owner(*n, bi, bj), static_cast<double>(rows * cols) * 1e-9, 8.0 * rows * cols);
+  return add(
+      "getitem", chunk_token(*n, bi, bj), {chunk(x, src_i, src_j)},
+      [=](const Inputs& in) {
+        const Block& src = in.get<Block>(0);
+        Block out{rows, cols, std::vector<double>(rows * cols)};
+        for (std::int64_t r = 0; r < rows; ++r)
+          for (std::int64_t c = 0; c < cols; ++c)
+            out.data[r * cols + c] = src.data[(first_row + r * row_step) * src.cols + first_col + c * col_step];
+        return out;
+      },
+      owner(*n, bi, bj), static_cast<double>(rows * cols) * 1e-9, 8.0 * rows * cols);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -811,15 +911,16 @@ std::shared_ptr<PersistHandle> new_persist_handle(std::uint64_t id) {
 TaskId Lowering::persisted(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
   const std::uint64_t id = static_cast<std::uint64_t>(n->ints[0]);
   const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
-  return add("persisted", chunk_token(*n, bi, bj), {},
-             [id, bi, bj](const Inputs&) {
-               auto block = store_get(id, bi, bj);
-               if (!block)
-                 throw Error("persisted chunk (" + std::to_string(bi) + ", " + std::to_string(bj) +
-                             ") is not on this rank: persist and compute must run with the same ranks");
-               return *block;
-             },
-             owner(*n, bi, bj), static_cast<double>(rows * cols) * 2e-10, 8.0 * rows * cols);
+  return add(
+      "persisted", chunk_token(*n, bi, bj), {},
+      [id, bi, bj](const Inputs&) {
+        auto block = store_get(id, bi, bj);
+        if (!block)
+          throw Error("persisted chunk (" + std::to_string(bi) + ", " + std::to_string(bj) +
+                      ") is not on this rank: persist and compute must run with the same ranks");
+        return *block;
+      },
+      owner(*n, bi, bj), static_cast<double>(rows * cols) * 2e-10, 8.0 * rows * cols);
 }
 
 }  // namespace rask::detail

@@ -37,21 +37,19 @@ class Lowering {
 
   /// Adds a task returning a Block, unless one with this token exists. `owner` -1 lets
   /// the plan place it (with its biggest input).
-  TaskId add(const std::string& name, Token token, std::vector<TaskId> deps,
-             std::function<Block(const Inputs&)> body, int owner, double cost, double bytes);
+  TaskId add(const std::string& name, Token token, std::vector<TaskId> deps, std::function<Block(const Inputs&)> body,
+             int owner, double cost, double bytes);
   /// Adds a task of another serializable type (used by linalg for factor bundles).
   template <class T>
-  TaskId add_as(const std::string& name, Token token, std::vector<TaskId> deps,
-                std::function<T(const Inputs&)> body, int owner, double cost, double bytes) {
+  TaskId add_as(const std::string& name, Token token, std::vector<TaskId> deps, std::function<T(const Inputs&)> body,
+                int owner, double cost, double bytes) {
     if (auto id = graph_.find(token)) return *id;
     auto wrapped = std::make_shared<const TaskBody>([f = std::move(body)](const Inputs& in) { return Value(f(in)); });
     return graph_.add_task(Key{name, token}, std::move(deps), std::move(wrapped), codec_for<T>(),
                            TaskOptions{.name = name, .cost = cost, .bytes = bytes, .owner = owner});
   }
 
-  int owner(const ArrayNode& n, std::int64_t bi, std::int64_t bj) const {
-    return chunk_owner(n, bi, bj, nranks_);
-  }
+  int owner(const ArrayNode& n, std::int64_t bi, std::int64_t bj) const { return chunk_owner(n, bi, bj, nranks_); }
   int nranks() const noexcept { return nranks_; }
   Graph& graph() noexcept { return graph_; }
 

@@ -33,11 +33,11 @@ enum class Op : std::uint8_t {
   binary,     // sub = BinaryOp
   transpose,
   dot,
-  reduce,     // sub = ReduceOp; ints[0] = internal axis (-1: all); ints[1] = keepdims
+  reduce,  // sub = ReduceOp; ints[0] = internal axis (-1: all); ints[1] = keepdims
   rechunk,
-  slice,      // ints = (row start, row step, col start, col step), internal axes
-  linalg,     // sub = LinalgPart; args[0] = the factored array; ints[0] = 1: by ScaLAPACK
-              // (computed before the graph, see Prepared), else by TSQR
+  slice,   // ints = (row start, row step, col start, col step), internal axes
+  linalg,  // sub = LinalgPart; args[0] = the factored array; ints[0] = 1: by ScaLAPACK
+           // (computed before the graph, see Prepared), else by TSQR
 };
 
 enum class RandomKind : std::uint8_t { uniform, normal, randint };

@@ -96,7 +96,8 @@ std::string top_datasets(hid_t file) {
       file, H5_INDEX_NAME, H5_ITER_INC, nullptr,
       [](hid_t group, const char* name, const H5L_info_t*, void* data) -> herr_t {
         H5O_info_t info;
-        if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_DATASET) {
+        if (H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+            info.type == H5O_TYPE_DATASET) {
           auto& s = *static_cast<std::string*>(data);
           s += (s.empty() ? "/" : ", /") + std::string(name);
         }
@@ -207,7 +208,7 @@ Array from_hdf5(const std::string& path, const std::string& dataset, const Shape
   } else if (cls == H5T_ENUM && H5Tget_nmembers(type.get()) == 2) {
     dtype = DType::boolean;
   } else {
-    static const char* names[] = {"integer", "float", "time", "string", "bitfield", "opaque",
+    static const char* names[] = {"integer",  "float",     "time", "string",          "bitfield", "opaque",
                                   "compound", "reference", "enum", "variable-length", "array"};
     const std::string got = cls >= 0 && cls < 11 ? names[cls] : "unknown";
     throw Hdf5Error(detail::where(path, dataset) + " holds " + got +
@@ -278,10 +279,13 @@ void to_hdf5(const std::string& path, const std::vector<std::pair<std::string, A
       const detail::ArrayNode& n = *held[k];
       Shape shape = a.shape();
       std::vector<hsize_t> dims(shape.begin(), shape.end());
-      Hid space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                H5Sclose);
+      Hid space(
+          shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+          H5Sclose);
       Hid btype = detail::bool_type();
-      hid_t file_type = n.dtype == DType::float64 ? H5T_IEEE_F64LE : n.dtype == DType::int64 ? H5T_STD_I64LE : btype.get();
+      hid_t file_type = n.dtype == DType::float64 ? H5T_IEEE_F64LE
+                        : n.dtype == DType::int64 ? H5T_STD_I64LE
+                                                  : btype.get();
       Hid ds(H5Dcreate2(file.get(), name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
              H5Dclose);
       if (!ds.ok()) {

@@ -37,7 +37,7 @@ namespace rask {
 namespace detail {
 namespace {
 
-constexpr std::size_t kFanIn = 2;   // pairs: dtpqrt merges two triangles
+constexpr std::size_t kFanIn = 2;         // pairs: dtpqrt merges two triangles
 constexpr std::int64_t kMergeBlock = 32;  // dtpqrt's inner block size
 
 std::uint64_t fan_power(std::size_t level) {
@@ -142,18 +142,20 @@ Tree up(Lowering& low, const ArrayNodePtr& x) {
   t.r.emplace_back();
   for (std::int64_t i = 0; i < x->row_blocks(); ++i) {
     const std::int64_t m = x->row_chunks[i];
-    const TaskId f = low.add("tsqr-leaf", role(*x, 1, 0, i), {low.chunk(x, i, 0)},
-                             [m, n](const Inputs& in) {
-                               const Block& b = in.get<Block>(0);
-                               std::vector<double> a(m * n);
-                               for (std::int64_t row = 0; row < m; ++row)
-                                 for (std::int64_t col = 0; col < n; ++col) a[row + col * m] = b.data[row * n + col];
-                               return householder(m, n, std::move(a));
-                             },
-                             low.owner(*x, i, 0), 2.0 * m * n * n / 1.5e10, 8.0 * (m * n + n));
+    const TaskId f = low.add(
+        "tsqr-leaf", role(*x, 1, 0, i), {low.chunk(x, i, 0)},
+        [m, n](const Inputs& in) {
+          const Block& b = in.get<Block>(0);
+          std::vector<double> a(m * n);
+          for (std::int64_t row = 0; row < m; ++row)
+            for (std::int64_t col = 0; col < n; ++col) a[row + col * m] = b.data[row * n + col];
+          return householder(m, n, std::move(a));
+        },
+        low.owner(*x, i, 0), 2.0 * m * n * n / 1.5e10, 8.0 * (m * n + n));
     t.packed[0].push_back(f);
-    t.r[0].push_back(low.add("tsqr-r", role(*x, 2, 0, i), {f}, [](const Inputs& in) { return r_of(in.get<Block>(0)); },
-                             -1, 1e-5, 8.0 * n * n));
+    t.r[0].push_back(low.add(
+        "tsqr-r", role(*x, 2, 0, i), {f}, [](const Inputs& in) { return r_of(in.get<Block>(0)); }, -1, 1e-5,
+        8.0 * n * n));
   }
   for (std::uint64_t level = 1; t.r.back().size() > 1; ++level) {
     const auto& below = t.r.back();
@@ -166,12 +168,14 @@ Tree up(Lowering& low, const ArrayNodePtr& x) {
         rs.push_back(deps[0]);
         continue;
       }
-      const TaskId f = low.add("tsqr-merge", role(*x, 1, level, index), deps,
-                               [](const Inputs& in) { return merge_pair(in.get<Block>(0), in.get<Block>(1)); }, -1,
-                               (2.0 / 3.0) * n * n * n / 1e10, 8.0 * (2 * n * n + kMergeBlock * n));
+      const TaskId f = low.add(
+          "tsqr-merge", role(*x, 1, level, index), deps,
+          [](const Inputs& in) { return merge_pair(in.get<Block>(0), in.get<Block>(1)); }, -1,
+          (2.0 / 3.0) * n * n * n / 1e10, 8.0 * (2 * n * n + kMergeBlock * n));
       packed.push_back(f);
-      rs.push_back(low.add("tsqr-r", role(*x, 2, level, index), {f},
-                           [](const Inputs& in) { return r_of(in.get<Block>(0)); }, -1, 1e-5, 8.0 * n * n));
+      rs.push_back(low.add(
+          "tsqr-r", role(*x, 2, level, index), {f}, [](const Inputs& in) { return r_of(in.get<Block>(0)); }, -1, 1e-5,
+          8.0 * n * n));
     }
     t.packed.push_back(std::move(packed));
     t.r.push_back(std::move(rs));
@@ -182,25 +186,26 @@ Tree up(Lowering& low, const ArrayNodePtr& x) {
 // U, s and VT of the root R, one column-major bundle: [U (n*n), s (n), VT (n*n)].
 TaskId small_svd(Lowering& low, const ArrayNodePtr& x, const Tree& t) {
   const std::int64_t n = x->cols;
-  return low.add("svd-r", role(*x, 3), {t.root_r()},
-                 [n](const Inputs& in) {
-                   std::vector<double> a = in.get<Block>(0).data;
-                   Block out{n, n, std::vector<double>(2 * n * n + n)};
-                   double* u = out.data.data();
-                   double* s = u + n * n;
-                   double* vt = s + n;
-                   const int ni = static_cast<int>(n);
-                   std::vector<int> iwork(8 * n);
-                   int lwork = -1, info = 0;
-                   double query = 0;
-                   dgesdd_("A", &ni, &ni, a.data(), &ni, s, u, &ni, vt, &ni, &query, &lwork, iwork.data(), &info, 1);
-                   lwork = std::max(1, static_cast<int>(query));
-                   std::vector<double> work(lwork);
-                   dgesdd_("A", &ni, &ni, a.data(), &ni, s, u, &ni, vt, &ni, work.data(), &lwork, iwork.data(), &info, 1);
-                   if (info != 0) lapack_failed("dgesdd", info);
-                   return out;
-                 },
-                 -1, 10.0 * n * n * n / 1e10, 8.0 * (2 * n * n + n));
+  return low.add(
+      "svd-r", role(*x, 3), {t.root_r()},
+      [n](const Inputs& in) {
+        std::vector<double> a = in.get<Block>(0).data;
+        Block out{n, n, std::vector<double>(2 * n * n + n)};
+        double* u = out.data.data();
+        double* s = u + n * n;
+        double* vt = s + n;
+        const int ni = static_cast<int>(n);
+        std::vector<int> iwork(8 * n);
+        int lwork = -1, info = 0;
+        double query = 0;
+        dgesdd_("A", &ni, &ni, a.data(), &ni, s, u, &ni, vt, &ni, &query, &lwork, iwork.data(), &info, 1);
+        lwork = std::max(1, static_cast<int>(query));
+        std::vector<double> work(lwork);
+        dgesdd_("A", &ni, &ni, a.data(), &ni, s, u, &ni, vt, &ni, work.data(), &lwork, iwork.data(), &info, 1);
+        if (info != 0) lapack_failed("dgesdd", info);
+        return out;
+      },
+      -1, 10.0 * n * n * n / 1e10, 8.0 * (2 * n * n + n));
 }
 
 // Where a node's n x n share of W is: rows [position * n, +n) of a column-major block.
@@ -224,20 +229,22 @@ TaskId q_chunk(Lowering& low, const ArrayNodePtr& x, const ArrayNode& out, std::
   // The root's W: identity for Q; R's left singular vectors for u.
   TaskId root_w;
   if (want_u) {
-    root_w = low.add("svd-u-r", role(*x, kind), {small_svd(low, x, t)},
-                     [n](const Inputs& in) {
-                       const Block& b = in.get<Block>(0);
-                       return Block{n, n, std::vector<double>(b.data.begin(), b.data.begin() + n * n)};
-                     },
-                     -1, 1e-5, 8.0 * n * n);
+    root_w = low.add(
+        "svd-u-r", role(*x, kind), {small_svd(low, x, t)},
+        [n](const Inputs& in) {
+          const Block& b = in.get<Block>(0);
+          return Block{n, n, std::vector<double>(b.data.begin(), b.data.begin() + n * n)};
+        },
+        -1, 1e-5, 8.0 * n * n);
   } else {
-    root_w = low.add("qr-identity", role(*x, kind), {},
-                     [n](const Inputs&) {
-                       Block w{n, n, std::vector<double>(n * n, 0.0)};
-                       for (std::int64_t d = 0; d < n; ++d) w.data[d + d * n] = 1.0;
-                       return w;
-                     },
-                     -1, 1e-6, 8.0 * n * n);
+    root_w = low.add(
+        "qr-identity", role(*x, kind), {},
+        [n](const Inputs&) {
+          Block w{n, n, std::vector<double>(n * n, 0.0)};
+          for (std::int64_t d = 0; d < n; ++d) w.data[d + d * n] = 1.0;
+          return w;
+        },
+        -1, 1e-6, 8.0 * n * n);
   }
   // Walk down from the root to leaf i, making each node's product on the way.
   const std::size_t top = t.packed.size() - 1;
@@ -255,19 +262,20 @@ TaskId q_chunk(Lowering& low, const ArrayNodePtr& x, const ArrayNode& out, std::
     w = WSource{product, static_cast<std::int64_t>(child % kFanIn)};
   }
   const std::int64_t m = x->row_chunks[i];
-  return low.add(want_u ? "svd-u" : "qr-q", chunk_token(out, i, 0), {t.packed[0][i], w.task},
-                 [n, m, position = w.position](const Inputs& in) {
-                   const Block& f = in.get<Block>(0);
-                   std::vector<double> c(m * n, 0.0);
-                   std::vector<double> wb = w_block(in.get<Block>(1), position, n);
-                   for (std::int64_t col = 0; col < n; ++col) std::copy_n(wb.data() + col * n, n, c.data() + col * m);
-                   apply_q(f, c);
-                   Block q{m, n, std::vector<double>(m * n)};
-                   for (std::int64_t row = 0; row < m; ++row)
-                     for (std::int64_t col = 0; col < n; ++col) q.data[row * n + col] = c[row + col * m];
-                   return q;
-                 },
-                 low.owner(out, i, 0), 4.0 * m * n * n / 1e10, 8.0 * m * n);
+  return low.add(
+      want_u ? "svd-u" : "qr-q", chunk_token(out, i, 0), {t.packed[0][i], w.task},
+      [n, m, position = w.position](const Inputs& in) {
+        const Block& f = in.get<Block>(0);
+        std::vector<double> c(m * n, 0.0);
+        std::vector<double> wb = w_block(in.get<Block>(1), position, n);
+        for (std::int64_t col = 0; col < n; ++col) std::copy_n(wb.data() + col * n, n, c.data() + col * m);
+        apply_q(f, c);
+        Block q{m, n, std::vector<double>(m * n)};
+        for (std::int64_t row = 0; row < m; ++row)
+          for (std::int64_t col = 0; col < n; ++col) q.data[row * n + col] = c[row + col * m];
+        return q;
+      },
+      low.owner(out, i, 0), 4.0 * m * n * n / 1e10, 8.0 * m * n);
 }
 
 }  // namespace
@@ -277,42 +285,47 @@ TaskId lower_linalg_chunk(Lowering& low, const ArrayNodePtr& n, std::int64_t bi,
   const ArrayNodePtr& x = n->args[0];
   const std::int64_t cols = x->cols;
   switch (static_cast<LinalgPart>(n->sub)) {
-    case LinalgPart::qr_q: return q_chunk(low, x, *n, bi, false);
-    case LinalgPart::svd_u: return q_chunk(low, x, *n, bi, true);
+    case LinalgPart::qr_q:
+      return q_chunk(low, x, *n, bi, false);
+    case LinalgPart::svd_u:
+      return q_chunk(low, x, *n, bi, true);
     case LinalgPart::qr_r: {
       Tree t = up(low, x);
-      return low.add("qr-r", chunk_token(*n, 0, 0), {t.root_r()},
-                     [cols](const Inputs& in) {
-                       const Block& r = in.get<Block>(0);
-                       Block out{cols, cols, std::vector<double>(cols * cols)};
-                       for (std::int64_t row = 0; row < cols; ++row)
-                         for (std::int64_t col = 0; col < cols; ++col) out.data[row * cols + col] = r.data[row + col * cols];
-                       return out;
-                     },
-                     low.owner(*n, 0, 0), 1e-5, 8.0 * cols * cols);
+      return low.add(
+          "qr-r", chunk_token(*n, 0, 0), {t.root_r()},
+          [cols](const Inputs& in) {
+            const Block& r = in.get<Block>(0);
+            Block out{cols, cols, std::vector<double>(cols * cols)};
+            for (std::int64_t row = 0; row < cols; ++row)
+              for (std::int64_t col = 0; col < cols; ++col) out.data[row * cols + col] = r.data[row + col * cols];
+            return out;
+          },
+          low.owner(*n, 0, 0), 1e-5, 8.0 * cols * cols);
     }
     case LinalgPart::svd_s: {
       Tree t = up(low, x);
-      return low.add("svd-s", chunk_token(*n, 0, 0), {small_svd(low, x, t)},
-                     [cols](const Inputs& in) {
-                       const Block& b = in.get<Block>(0);
-                       const double* s = b.data.data() + cols * cols;
-                       return Block{1, cols, std::vector<double>(s, s + cols)};
-                     },
-                     low.owner(*n, 0, 0), 1e-6, 8.0 * cols);
+      return low.add(
+          "svd-s", chunk_token(*n, 0, 0), {small_svd(low, x, t)},
+          [cols](const Inputs& in) {
+            const Block& b = in.get<Block>(0);
+            const double* s = b.data.data() + cols * cols;
+            return Block{1, cols, std::vector<double>(s, s + cols)};
+          },
+          low.owner(*n, 0, 0), 1e-6, 8.0 * cols);
     }
     case LinalgPart::svd_v: {
       Tree t = up(low, x);
-      return low.add("svd-v", chunk_token(*n, 0, 0), {small_svd(low, x, t)},
-                     [cols](const Inputs& in) {
-                       const Block& b = in.get<Block>(0);
-                       const double* vt = b.data.data() + cols * cols + cols;
-                       Block out{cols, cols, std::vector<double>(cols * cols)};
-                       for (std::int64_t row = 0; row < cols; ++row)
-                         for (std::int64_t col = 0; col < cols; ++col) out.data[row * cols + col] = vt[row + col * cols];
-                       return out;
-                     },
-                     low.owner(*n, 0, 0), 1e-6, 8.0 * cols * cols);
+      return low.add(
+          "svd-v", chunk_token(*n, 0, 0), {small_svd(low, x, t)},
+          [cols](const Inputs& in) {
+            const Block& b = in.get<Block>(0);
+            const double* vt = b.data.data() + cols * cols + cols;
+            Block out{cols, cols, std::vector<double>(cols * cols)};
+            for (std::int64_t row = 0; row < cols; ++row)
+              for (std::int64_t col = 0; col < cols; ++col) out.data[row * cols + col] = vt[row + col * cols];
+            return out;
+          },
+          low.owner(*n, 0, 0), 1e-6, 8.0 * cols * cols);
     }
   }
   throw Error("internal: unknown linalg part");
@@ -324,8 +337,7 @@ namespace {
 // TSQR needs; `what` names the caller in errors.
 ArrayNodePtr tall_skinny(const Array& x, const char* what) {
   const ArrayNode& n = *x.node();
-  if (n.ndim != 2)
-    throw ShapeError(std::string(what) + ": needs a 2-d array, got shape " + shape_str(n));
+  if (n.ndim != 2) throw ShapeError(std::string(what) + ": needs a 2-d array, got shape " + shape_str(n));
   if (n.cols > n.rows)
     throw ShapeError(std::string(what) + ": shape " + shape_str(n) + " chunks " + chunks_str(n) +
                      " has more columns than rows; TSQR factors tall-skinny arrays (factor x.T() instead)");
@@ -406,20 +418,20 @@ SVD svd(const Array& x) {
 SVD svd_compressed(const Array& x, std::int64_t k, int n_power_iter, std::uint64_t seed) {
   const detail::ArrayNode& n = *x.node();
   if (n.ndim != 2 || k <= 0 || k > std::min(n.rows, n.cols))
-    throw ShapeError("svd_compressed: rank k = " + std::to_string(k) + " must be from 1 to min(rows, columns) of shape " +
-                     detail::shape_str(n));
+    throw ShapeError("svd_compressed: rank k = " + std::to_string(k) +
+                     " must be from 1 to min(rows, columns) of shape " + detail::shape_str(n));
   if (n_power_iter < 0) throw ShapeError("svd_compressed: n_power_iter must be >= 0");
   // The Gaussian test matrix, chunked to match x's columns.
-  Array omega = random::normal(0.0, 1.0, {n.cols, k}, {n.col_chunks[0], k}, seed)
-                    .rechunk(ChunkSizes{n.col_chunks, {k}});
+  Array omega =
+      random::normal(0.0, 1.0, {n.cols, k}, {n.col_chunks[0], k}, seed).rechunk(ChunkSizes{n.col_chunks, {k}});
   Array y = x.dot(omega);
   for (int iter = 0; iter < n_power_iter; ++iter) {
     Array z = qr(x.T().dot(qr(y).q)).q;
     y = x.dot(z);
   }
   Array q = qr(y).q;
-  Array b = q.T().dot(x);          // k x columns
-  SVD small = svd(b.T());          // b^T = u2 s v2, so b = v2^T s u2^T
+  Array b = q.T().dot(x);  // k x columns
+  SVD small = svd(b.T());  // b^T = u2 s v2, so b = v2^T s u2^T
   return SVD{q.dot(small.v.T()), small.s, small.u.T()};
 }
 

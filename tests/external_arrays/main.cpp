@@ -11,9 +11,9 @@ int main(int argc, char** argv) {
   rask::Array r = rask::random::random({1000000, 500}, {500, 500}, /*seed=*/7);
   rask::Array a = rask::from_hdf5("in.h5", "/x", {300, 200});
   rask::Array y = (x.dot(x.T() + 1) - x.mean()).std();
-  rask::Array z = (a + 2 * a).sum(0);        // and x.sum(), a.mean(1), a.std(0), rask::abs(a - 0.5).max(), a.T().dot(a)
+  rask::Array z = (a + 2 * a).sum(0);  // and x.sum(), a.mean(1), a.std(0), rask::abs(a - 0.5).max(), a.T().dot(a)
   auto [u, s, v] = rask::linalg::svd(a);
-  rask::to_hdf5("out.h5", {{"/y", y}, {"/z", z}, {"/s", s}});   // collective
+  rask::to_hdf5("out.h5", {{"/y", y}, {"/z", z}, {"/s", s}});  // collective
 
   auto values = rask::compute({y, x.sum(), a.mean(1), a.std(0), rask::abs(a - 0.5).max(), a.T().dot(a), s, u, v});
   if (rt.rank() == 0) {
