@@ -122,26 +122,35 @@ def ended(name, process, limit, patterns, status=None):
 
 # SIGTERM (SLURM's time limit) during a compute and outside one; Ctrl-C (SIGINT to every
 # rank, as a terminal sends it) during a compute; a rank killed outright.
+def signal_ranks(process, sig):
+    # To every rank, as SLURM's step daemon sends it (mpirun, signalled itself, may stop
+    # forwarding output before rank 0 has written its message).
+    for pid in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split():
+        os.kill(int(pid), sig)
+
+
 p = start([script("sleeps.py")], 2)
 checks.check("SIGTERM in a compute: job started", after_start(p))
 time.sleep(1.0)
+signal_ranks(p, signal.SIGTERM)
+ended("SIGTERM in a compute", p, 20, [r"^rask.TaskError: rank [01] stopped: received SIGTERM \(the job's time limit, "
+                                      r"or scancel\); stopping$"], 1)
+
+p = start([script("sleeps.py")], 2)
+checks.check("SIGTERM to mpirun in a compute: job started", after_start(p))
+time.sleep(1.0)
 p.send_signal(signal.SIGTERM)
-ended("SIGTERM in a compute", p, 20, [r"rank [01] stopped: received SIGTERM"])
+ended("SIGTERM to mpirun in a compute", p, 20, [])
 
 p = start([script("sleeps.py"), "idle"], 2)
 checks.check("SIGTERM outside a compute: job started", after_start(p))
-# To every rank, as SLURM's step daemon sends it (mpirun, signalled itself, may stop
-# forwarding output before rank 0 has written its line).
-for pid in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split():
-    os.kill(int(pid), signal.SIGTERM)
+signal_ranks(p, signal.SIGTERM)
 ended("SIGTERM outside a compute", p, 20, [r"^rask: received SIGTERM \(the job's time limit, or scancel\); stopping"])
 
 p = start([script("sleeps.py")], 2)
 checks.check("Ctrl-C in a compute: job started", after_start(p))
 time.sleep(1.0)
-pids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
-for pid in pids:
-    os.kill(int(pid), signal.SIGINT)
+signal_ranks(p, signal.SIGINT)
 ended("Ctrl-C in a compute", p, 20, [r"^KeyboardInterrupt$"], 130)
 
 p = start([script("sleeps.py")], 2)

@@ -78,14 +78,6 @@ struct JobOptions {
   bool summary = true;            ///< print the one-line summary on rank 0 at the end
 };
 
-/// What a job did, summed over its computes (this rank's share).
-struct JobStats {
-  std::size_t computes = 0;
-  std::size_t tasks = 0;       ///< tasks this rank ran
-  std::size_t bytes_sent = 0;  ///< serialized bytes this rank sent to other ranks
-  double task_seconds = 0;     ///< time inside task bodies, all threads
-};
-
 /// Collective: every rank must call it with the same options. Runs the job script and
 /// returns its exit status, the same on every rank: 0 when the script ended normally
 /// (or with sys.exit(0)), its sys.exit code, 1 when it raised (Python's traceback is

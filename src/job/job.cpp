@@ -72,6 +72,14 @@ struct Command {
 
 constexpr std::size_t kPiece = std::size_t{1} << 30;  // MPI counts are ints
 
+/// What a job did on this rank, summed over its computes.
+struct JobStats {
+  std::size_t computes = 0;
+  std::size_t tasks = 0;       // tasks this rank ran
+  std::size_t bytes_sent = 0;  // serialized bytes this rank sent to other ranks
+  double task_seconds = 0;     // time inside task bodies, all threads
+};
+
 /// What the job keeps between computes.
 struct Job {
   Job(Runtime& rt, const JobOptions& opts) : runtime(rt), options(opts), rank(rt.rank()), size(rt.size()) {}
@@ -631,7 +639,6 @@ void py_visualize(py::list records, std::vector<TaskId> out_pos, const std::stri
 
 // The other ranks: run each graph rank 0 broadcasts until it says the script ended.
 int serve() {
-  Job& job = *g_job;
   for (;;) {
     Command command = receive_command();
     if (command.kind == Kind::exit) return static_cast<int>(command.value);
@@ -663,7 +670,6 @@ int serve() {
     built.reset();
     drain_deferred();
   }
-  (void)job;
 }
 
 // Finds rask's Python modules inside the program, ahead of anything installed, so that

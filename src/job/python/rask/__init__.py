@@ -298,17 +298,20 @@ def _call(func, name, pure, nout, key, args, kwargs):
     """A Delayed for ``func(*args, **kwargs)``."""
     deps = []
     targs = []
-    nested = False
     for a in args:
         t = type(a)
         if t is Delayed:
             # Calls have few distinct inputs: a scan beats a dict here.
-            k = a._key
-            for i, d in enumerate(deps):
-                if d._key == k:
-                    break
+            if deps:
+                k = a._key
+                for i, d in enumerate(deps):
+                    if d._key == k:
+                        break
+                else:
+                    i = len(deps)
+                    deps.append(a)
             else:
-                i = len(deps)
+                i = 0
                 deps.append(a)
             targs.append(_IN[i] if i < 256 else _In(i))
         elif t is int or t is float or t is str:
@@ -318,7 +321,8 @@ def _call(func, name, pure, nout, key, args, kwargs):
     else:
         if not kwargs:
             if key is None:
-                key = _key_for(func, name, pure, targs, None, deps)
+                key = f"{name}-{_session}{next(_counter):x}" if not pure else _key_for(func, name, pure, targs,
+                                                                                        None, deps)
             return _NewDelayed(key, func, tuple(targs), None, tuple(deps), False, nout)
     # The general case: collections, futures, leaves, keyword arguments.
     tmpl = _Template()
@@ -384,15 +388,23 @@ class DelayedLeaf:
         return self._callable
 
 
+_last_leaf = [None]  # the leaf delayed(f) made last: loops call delayed(f) again and again
+
+
 def delayed(obj="__no__default__", name=None, pure=None, nout=None, traverse=True):
     """Wraps a function or value into a Delayed, as ``dask.delayed``; usable as a
     decorator with or without arguments. Impure by default (equal calls are separate
     tasks), as in Dask; ``pure=True`` shares equal calls."""
     if isinstance(obj, str) and obj == "__no__default__":
         return lambda o: delayed(o, name=name, pure=pure, nout=nout, traverse=traverse)
-    if pure is None and nout is None and type(obj) is _FunctionType:
-        # The common case, kept short: delayed(f)(x) in a loop.
-        return DelayedLeaf(obj, name, _config.get("delayed_pure", False), None)
+    if pure is None and nout is None and name is None and type(obj) is _FunctionType:
+        # The common case, kept short: delayed(f)(x) in a loop gets the same leaf back.
+        pure = _config.get("delayed_pure", False)
+        last = _last_leaf[0]
+        if last is not None and last._callable is obj and last._pure == pure:
+            return last
+        leaf = _last_leaf[0] = DelayedLeaf(obj, None, pure, None)
+        return leaf
     if isinstance(obj, (Delayed, DelayedLeaf)):
         return obj
     if isinstance(obj, _Future):
