@@ -36,3 +36,13 @@ TEST(Token, UnknownTypesGetFreshTokens) {
   // rask cannot tell two Unknowns apart by value, so it never shares their calls.
   EXPECT_NE(rask::tokenize(Unknown{1}), rask::tokenize(Unknown{1}));
 }
+
+// Small seeds and small values (task ids, chunk indices) must not cancel out: every
+// pair of a 256 x 256 grid gets its own token.
+TEST(Token, CombiningSmallNumbersNeverCollides) {
+  std::set<rask::Token> seen;
+  for (std::uint64_t seed = 0; seed < 256; ++seed)
+    for (std::uint64_t value = 0; value < 256; ++value) seen.insert(rask::token_combine(seed, value));
+  EXPECT_EQ(seen.size(), 256u * 256u);
+  EXPECT_NE(rask::token_combine(0, 63), rask::token_combine(1, 0));
+}

@@ -20,15 +20,22 @@ namespace rask {
 /// A 64-bit fingerprint. 0 is never produced by the functions below.
 using Token = std::uint64_t;
 
-/// Mixes `value` into `seed`; order-sensitive.
-inline Token token_combine(Token seed, std::uint64_t value) noexcept {
-  std::uint64_t x = seed ^ (value + 0x9E3779B97F4A7C15ull + (seed << 6) + (seed >> 2));
+/// A bijective 64-bit mixer (MurmurHash3's finalizer).
+inline std::uint64_t token_mix(std::uint64_t x) noexcept {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
   x *= 0xc4ceb9fe1a85ec53ull;
   x ^= x >> 33;
-  return x | 1;  // never 0
+  return x;
+}
+
+/// Mixes `value` into `seed`; order-sensitive. The seed is mixed before the value is
+/// added, so pairs of small numbers cannot cancel out (with hash_combine's
+/// xor-and-shift, (0, 63) and (1, 0) gave the same token): for one seed, distinct values
+/// give distinct tokens, and across seeds a collision is as unlikely as for random keys.
+inline Token token_combine(Token seed, std::uint64_t value) noexcept {
+  return token_mix(token_mix(seed + 0x9E3779B97F4A7C15ull) + value) | 1;  // never 0
 }
 
 /// Fingerprint of a byte range.

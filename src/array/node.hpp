@@ -115,3 +115,24 @@ struct rask::Serializer<rask::detail::Block> {
     return b;
   }
 };
+
+// A chunk's values cross ranks as a block, from the sending chunk's storage into the
+// receiving one's (see rask::Contiguous): no serialization copy for chunks of 64 KiB
+// and more.
+template <>
+struct rask::Contiguous<rask::detail::Block> {
+  static void header(Writer& w, const detail::Block& b) {
+    w.write(b.rows);
+    w.write(b.cols);
+    w.write(static_cast<std::uint64_t>(b.data.size()));
+  }
+  static std::span<const std::byte> bytes(const detail::Block& b) { return std::as_bytes(std::span(b.data)); }
+  static detail::Block make(Reader& r) {
+    detail::Block b;
+    b.rows = r.read<std::int64_t>();
+    b.cols = r.read<std::int64_t>();
+    b.data.resize(r.read<std::uint64_t>());
+    return b;
+  }
+  static std::span<std::byte> storage(detail::Block& b) { return std::as_writable_bytes(std::span(b.data)); }
+};

@@ -353,11 +353,14 @@ class Executor {
     return !ready.empty();
   }
 
-  bool retire_sends() {
+  // Removes the entries of `list` whose requests have all completed, calling `done`
+  // on each first (order is not kept). Returns whether any completed.
+  template <class T, class Done>
+  static bool retire(std::vector<T>& list, Done done) {
     bool did = false;
-    for (std::size_t i = 0; i < in_flight_.size();) {
+    for (std::size_t i = 0; i < list.size();) {
       int complete = 1;
-      auto& reqs = in_flight_[i].requests;
+      auto& reqs = list[i].requests;
       if (!reqs.empty())
         check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &complete, MPI_STATUSES_IGNORE),
                   "MPI_Testall");
@@ -365,13 +368,19 @@ class Executor {
         ++i;
         continue;
       }
-      if (in_flight_[i].batch) --window_[in_flight_[i].dest];
-      for (TaskId t : in_flight_[i].holds) release(t);
-      in_flight_[i] = std::move(in_flight_.back());
-      in_flight_.pop_back();
+      done(list[i]);
+      list[i] = std::move(list.back());
+      list.pop_back();
       did = true;
     }
     return did;
+  }
+
+  bool retire_sends() {
+    return retire(in_flight_, [this](Outgoing& out) {
+      if (out.batch) --window_[out.dest];
+      for (TaskId t : out.holds) release(t);
+    });
   }
 
   void release(TaskId t) {
@@ -425,26 +434,11 @@ class Executor {
   }
 
   bool retire_block_receives() {
-    bool did = false;
-    for (std::size_t i = 0; i < incoming_.size();) {
-      int complete = 1;
-      auto& reqs = incoming_[i].requests;
-      if (!reqs.empty())
-        check_mpi(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &complete, MPI_STATUSES_IGNORE),
-                  "MPI_Testall");
-      if (!complete) {
-        ++i;
-        continue;
-      }
-      if (!stopped()) {
-        values_[incoming_[i].task] = std::move(incoming_[i].value);
-        arrived(incoming_[i].task);
-      }
-      incoming_[i] = std::move(incoming_.back());
-      incoming_.pop_back();
-      did = true;
-    }
-    return did;
+    return retire(incoming_, [this](Incoming& in) {
+      if (stopped()) return;
+      values_[in.task] = std::move(in.value);
+      arrived(in.task);
+    });
   }
 
   void arrived(TaskId t) {
