@@ -1,11 +1,23 @@
 #include "rask/value.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdint>
+
 #include <cxxabi.h>
 
 #include <cstdlib>
 #include <memory>
 
 namespace rask {
+
+void detail::prefer_huge_pages(void* data, std::size_t bytes) noexcept {
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  if (bytes < 4 * kHuge) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
 
 std::string type_name(const std::type_info& type) {
   int status = 0;
