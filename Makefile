@@ -53,6 +53,7 @@ demo: build $(DATA)/aig
 
 bench: deps-bench build
 	$(PYTHON) bench/run_bench.py --build $(BUILD)
+	$(PYTHON) bench/run_arrays.py --build $(BUILD)
 	$(PYTHON) bench/bench_frames.py --build $(BUILD)
 	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
 
