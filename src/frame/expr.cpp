@@ -342,16 +342,24 @@ GroupBy DataFrame::groupby(std::initializer_list<std::string> columns) const {
   return groupby(std::vector<std::string>(columns));
 }
 
-Bytes DataFrame::serialize() const {
+namespace {
+// The expression behind a frame or a series as bytes, and back: one format for both.
+Bytes expr_bytes(const FramePtr& node) {
   Bytes bytes;
   Writer w(bytes);
-  detail::write_expr(w, node_);
+  detail::write_expr(w, node);
   return bytes;
 }
+FramePtr expr_from_bytes(const Bytes& bytes) {
+  Reader r(bytes.data(), bytes.size());
+  return detail::read_expr(r);
+}
+}  // namespace
+
+Bytes DataFrame::serialize() const { return expr_bytes(node_); }
 
 DataFrame DataFrame::deserialize(const Bytes& bytes) {
-  Reader r(bytes.data(), bytes.size());
-  auto node = detail::read_expr(r);
+  auto node = expr_from_bytes(bytes);
   if (node->level != Level::frame)
     throw SerializeError("the bytes hold a series, not a frame (use Series::deserialize)");
   return DataFrame(std::move(node));
@@ -360,16 +368,10 @@ DataFrame DataFrame::deserialize(const Bytes& bytes) {
 DatetimeAccessor Series::dt() const { return DatetimeAccessor(node_); }
 const std::string& Series::name() const { return node_->series_name; }
 
-Bytes Series::serialize() const {
-  Bytes bytes;
-  Writer w(bytes);
-  detail::write_expr(w, node_);
-  return bytes;
-}
+Bytes Series::serialize() const { return expr_bytes(node_); }
 
 Series Series::deserialize(const Bytes& bytes) {
-  Reader r(bytes.data(), bytes.size());
-  auto node = detail::read_expr(r);
+  auto node = expr_from_bytes(bytes);
   if (node->level != Level::row && node->level != Level::agg)
     throw SerializeError("the bytes hold a frame, not a series (use DataFrame::deserialize)");
   return Series(std::move(node));
