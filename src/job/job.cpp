@@ -28,6 +28,7 @@
 #include <sstream>
 #include <thread>
 
+#include "job/progress.hpp"
 #include "job/python_sources.hpp"
 #include "job/pyvalue.hpp"
 #include "rask/error.hpp"
@@ -100,6 +101,7 @@ struct Job {
   py::object in_type;        // rask._In
   py::object run_helper;     // rask._run
   py::object identity;       // rask._identity
+  std::optional<JobComm> progress_comm;  // --progress: the ranks' counts travel here
 };
 Job* g_job = nullptr;
 thread_local bool t_in_task = false;
@@ -352,61 +354,6 @@ void agree_on_build(const std::string& error) {
   throw Error("rank " + std::to_string(first) + " could not load the graph: " + text, true);
 }
 
-/// --progress: while a compute runs, rank 0 shows how far its own share has got (the
-/// other ranks' counts would cost messages mid-compute), the rate, and the time left by
-/// the plan's prediction. Redrawn in place on a terminal, a line every 2 s otherwise.
-class Progress {
- public:
-  Progress(std::size_t compute_no, std::size_t share, std::size_t total, double predicted)
-      : compute_no_(compute_no),
-        share_(std::max<std::size_t>(share, 1)),
-        total_(total),
-        predicted_(predicted),
-        terminal_(isatty(STDERR_FILENO)),
-        thread_([this] { loop(); }) {}
-  ~Progress() {
-    stop_.store(true);
-    thread_.join();
-    draw(true);
-  }
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
-
- private:
-  void loop() {
-    auto last_line = std::chrono::steady_clock::now();
-    while (!stop_.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      auto now = std::chrono::steady_clock::now();
-      if (terminal_ || now - last_line >= std::chrono::seconds(2)) {
-        draw(false);
-        last_line = now;
-      }
-    }
-  }
-  void draw(bool final) {
-    const std::size_t done = std::min(g_tasks_done.load(), share_);
-    const double elapsed = MPI_Wtime() - begin_;
-    const double fraction = static_cast<double>(done) / static_cast<double>(share_);
-    const double left = fraction > 0 ? elapsed / fraction - elapsed : predicted_;
-    char bar[21];
-    const int filled = static_cast<int>(fraction * 20);
-    for (int cell = 0; cell < 20; ++cell) bar[cell] = cell < filled ? '#' : '.';
-    bar[20] = '\0';
-    std::fprintf(stderr, "%scompute %zu [%s] rank 0: %zu/%zu of its tasks (%zu in all), %.0f tasks/s, %s%.1f s%s",
-                 terminal_ ? "\r" : "", compute_no_, bar, done, share_, total_, elapsed > 0 ? done / elapsed : 0.0,
-                 final ? "took " : "~", final ? elapsed : std::max(0.0, left), final ? "" : " left");
-    std::fputs(terminal_ && !final ? "" : "\n", stderr);
-    std::fflush(stderr);
-  }
-  std::size_t compute_no_, share_, total_;
-  double predicted_;
-  bool terminal_;
-  double begin_ = MPI_Wtime();
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 // Chrome-trace flow events for the values that crossed ranks: an arrow from the end of
 // the task that made a value to the start of its first consumer on each other rank
 // (or to the end of the compute, for a result sent to rank 0), with the bytes sent.
@@ -441,6 +388,18 @@ void append_flows(const BuiltGraph& built, const Plan& plan, std::ostringstream&
       }
 }
 
+// --progress: what rank 0 draws against (the other ranks need nothing of the plan).
+ProgressPlan progress_plan(BuiltGraph& built) {
+  Job& job = *g_job;
+  ProgressPlan result;
+  result.compute_no = job.computes;
+  if (job.rank != 0) return result;
+  Plan plan = job.runtime.plan(built.graph, built.outputs);
+  for (int r = 0; r < job.size; ++r) result.per_rank.push_back(plan.tasks_on(r));
+  result.predicted_seconds = plan.predicted_seconds();
+  return result;
+}
+
 // Collective, without the GIL: runs a built graph on every rank; records task times.
 std::vector<Value> run_compute(BuiltGraph& built) {
   Job& job = *g_job;
@@ -457,11 +416,9 @@ std::vector<Value> run_compute(BuiltGraph& built) {
   std::vector<Value> results;
   std::exception_ptr error;
   g_tasks_done.store(0);
-  std::optional<Progress> progress;
-  if (job.options.progress && job.rank == 0) {
-    Plan plan = job.runtime.plan(built.graph, built.outputs);
-    progress.emplace(job.computes, plan.tasks_on(0), plan.order().size(), plan.predicted_seconds());
-  }
+  std::optional<ProgressScope> progress;
+  if (job.progress_comm) progress.emplace(job.progress_comm->get(), job.rank, job.size, g_tasks_done,
+                                          progress_plan(built));
   g_in_compute.store(true);
   try {
     results = job.runtime.compute(built.graph, built.outputs, Where::root);
@@ -469,6 +426,7 @@ std::vector<Value> run_compute(BuiltGraph& built) {
     error = std::current_exception();
   }
   g_in_compute.store(false);
+  if (progress) progress->finish(job.runtime.last_stats().tasks_run);
   progress.reset();
   const ExecStats& exec = job.runtime.last_stats();
   job.stats.computes += 1;
@@ -896,6 +854,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
     ~Clear() { g_job = nullptr; }
   } clear;
   cap_library_threads(runtime.threads());
+  if (options.progress) state.progress_comm.emplace();
   observe_encoded(record_encoded);
   // A Python task of unknown duration is planned as Dask's scheduler assumes one takes
   // (distributed.scheduler.unknown-task-duration, 500 ms), not as a C++ call of a
