@@ -28,6 +28,7 @@
 #include <sstream>
 #include <thread>
 
+#include "job/expression.hpp"
 #include "job/progress.hpp"
 #include "job/python_sources.hpp"
 #include "job/pyvalue.hpp"
@@ -65,10 +66,10 @@ class JobComm {
   MPI_Comm comm_ = MPI_COMM_NULL;
 };
 
-enum class Kind : std::int64_t { compute = 1, exit = 2 };
+enum class Kind : std::int64_t { compute = 1, exit = 2, call = 3 };
 struct Command {
   Kind kind;
-  std::int64_t value;  // compute: payload bytes; exit: status
+  std::int64_t value;  // compute, call: payload bytes; exit: status
 };
 
 constexpr std::size_t kPiece = std::size_t{1} << 30;  // MPI counts are ints
@@ -101,6 +102,7 @@ struct Job {
   py::object in_type;        // rask._In
   py::object run_helper;     // rask._run
   py::object identity;       // rask._identity
+  py::object expression;     // rask._expression: the func of an expression record
   std::optional<JobComm> progress_comm;  // --progress: the ranks' counts travel here
 };
 Job* g_job = nullptr;
@@ -233,6 +235,24 @@ class GcPause {
   int was_enabled_;
 };
 
+// An expression record's tasks (src/job/expression.hpp), added by its kind's lowering;
+// each new task is named by the kind for costs and traces. Needs the GIL.
+TaskId lower_expression_record(BuiltGraph& built, PyObject* record, const char* key, Py_ssize_t key_size,
+                               const std::vector<TaskId>& deps) {
+  PyObject* spec = PyTuple_GET_ITEM(record, 2);
+  Py_ssize_t kind_size = 0;
+  const char* kind = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(spec, 0), &kind_size);
+  char* payload = nullptr;
+  Py_ssize_t payload_size = 0;
+  if (!kind || PyBytes_AsStringAndSize(PyTuple_GET_ITEM(spec, 1), &payload, &payload_size) != 0)
+    throw py::error_already_set();
+  const std::string_view kind_text(kind, static_cast<std::size_t>(kind_size));
+  const TaskId out = expression_lowering(kind_text)(built.graph, std::string_view(key, static_cast<std::size_t>(key_size)),
+                                                   std::string_view(payload, static_cast<std::size_t>(payload_size)), deps);
+  built.names.resize(built.graph.size(), std::string(kind_text));
+  return out;
+}
+
 // Needs the GIL. Collective use: every rank builds the same graph from the same records.
 std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<TaskId>& out_pos) {
   auto built = std::make_unique<BuiltGraph>();
@@ -252,6 +272,10 @@ std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<Ta
     deps.clear();
     for (Py_ssize_t dep_idx = 0; dep_idx < PyTuple_GET_SIZE(dep_positions); ++dep_idx)
       deps.push_back(ids[PyLong_AsSize_t(PyTuple_GET_ITEM(dep_positions, dep_idx))]);
+    if (PyTuple_GET_ITEM(record, 1) == g_job->expression.ptr()) {
+      ids[static_cast<std::size_t>(record_idx)] = lower_expression_record(*built, record, key, key_size, deps);
+      continue;
+    }
     std::string key_text(key, static_cast<std::size_t>(key_size));
     TaskOptions options;
     std::string name = key_name(key_text);
@@ -342,16 +366,43 @@ Value run_task(PyObject* record, TaskId id, const Inputs& inputs) {
 
 // Every rank learns whether any rank failed to build the graph; all throw the lowest
 // failing rank's message, so no rank enters a compute the others skip.
-void agree_on_build(const std::string& error) {
+// Returns the lowest failing rank and its message, or nothing when every rank succeeded.
+std::optional<std::pair<int, std::string>> first_failure(const std::string& error) {
   int mine = error.empty() ? g_job->size : g_job->rank, first = 0;
   check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, g_job->comm.get()), "MPI_Allreduce");
-  if (first == g_job->size) return;
+  if (first == g_job->size) return std::nullopt;
   std::string text = error;
   std::uint64_t length = text.size();
   check(MPI_Bcast(&length, 1, MPI_UINT64_T, first, g_job->comm.get()), "MPI_Bcast");
   text.resize(length);
   broadcast_bytes(text, first);
-  throw Error("rank " + std::to_string(first) + " could not load the graph: " + text, true);
+  return std::make_pair(first, std::move(text));
+}
+
+void agree_on_build(const std::string& error) {
+  if (auto failure = first_failure(error))
+    throw Error("rank " + std::to_string(failure->first) + " could not load the graph: " + failure->second, true);
+}
+
+// Every rank, at the same point: runs the collective call `message` (name, NUL, payload)
+// names; a failure on any rank is thrown on every rank. Without the GIL.
+std::string run_collective(const std::string& message) {
+  const auto nul = message.find('\0');
+  const std::string_view name = std::string_view(message).substr(0, nul);
+  std::string result, error;
+  try {
+    result = collective_call(name)(std::string_view(message).substr(nul + 1));
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "unknown error";
+  }
+  if (g_job->size == 1) {
+    if (!error.empty()) throw Error(error, true);
+  } else if (auto failure = first_failure(error)) {
+    throw Error(failure->first == 0 ? failure->second : "rank " + std::to_string(failure->first) + ": " + failure->second,
+                true);
+  }
+  return result;
 }
 
 // Chrome-trace flow events for the values that crossed ranks: an arrow from the end of
@@ -495,18 +546,43 @@ std::string unpicklable_task(py::handle dumps, py::list records) {
   return "";
 }
 
+// Script threads (a ThreadPoolExecutor calling compute) take turns: the ranks run one
+// compute or collective call at a time. Waited for without the GIL, so the thread
+// computing can finish. Needs the GIL.
+std::unique_lock<std::mutex> take_turn() {
+  static std::mutex compute_mutex;
+  std::unique_lock<std::mutex> turn(compute_mutex, std::defer_lock);
+  py::gil_scoped_release release;
+  turn.lock();
+  return turn;
+}
+
+// _rask.collective on rank 0: runs a registered C++ collective on every rank; rank 0's
+// result bytes (None under --dry-run, where nothing runs). Holding the GIL.
+py::object py_collective(const std::string& name, const py::bytes& payload) {
+  auto turn = take_turn();
+  if (g_job->options.dry_run) return py::none();
+  std::string message = name + '\0' + payload.cast<std::string>();
+  std::string result;
+  try {
+    py::gil_scoped_release release;
+    if (g_job->size > 1) {
+      send_command({Kind::call, static_cast<std::int64_t>(message.size())});
+      broadcast_bytes(message);
+    }
+    result = run_collective(message);
+  } catch (const Error& e) {
+    if (!e.collective()) throw;
+    raise_in_python(e);
+  }
+  return py::bytes(result);
+}
+
 // _rask.compute on rank 0: broadcasts the graph, runs it on every rank, returns the
 // outputs' values. Called by the script's thread, holding the GIL.
 py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
   Job& job = *g_job;
-  // Script threads (a ThreadPoolExecutor calling compute) take turns: the ranks run one
-  // compute at a time. Waited for without the GIL, so the thread computing can finish.
-  static std::mutex compute_mutex;
-  std::unique_lock<std::mutex> turn(compute_mutex, std::defer_lock);
-  {
-    py::gil_scoped_release release;
-    turn.lock();
-  }
+  auto turn = take_turn();
   py::list values;
   if (job.options.dry_run) {
     auto built = build_graph(records, out_pos);
@@ -602,6 +678,14 @@ int serve() {
     if (command.kind == Kind::exit) return static_cast<int>(command.value);
     std::string payload(static_cast<std::size_t>(command.value), '\0');
     broadcast_bytes(payload);
+    if (command.kind == Kind::call) {
+      try {
+        run_collective(payload);
+      } catch (const Error& e) {
+        if (!e.collective()) throw;  // rank 0 reports it, in the script
+      }
+      continue;
+    }
     std::unique_ptr<BuiltGraph> built;
     std::string build_error;
     {
@@ -838,6 +922,7 @@ PYBIND11_EMBEDDED_MODULE(_rask, m) {
   m.doc() = "rask's C++ side: computes graphs on every rank of the MPI job";
   m.def("compute", &py_compute, "Collective: runs the graph's records on every rank; the outputs' values");
   m.def("visualize", &py_visualize, "Local: draws the graph's records to a file");
+  m.def("collective", &py_collective, "Collective: runs a registered C++ collective call on every rank");
   m.def("ranks", [] { return g_job ? g_job->size : 1; });
   m.def("rank", [] { return g_job ? g_job->rank : 0; });
   m.def("threads", [] { return g_job ? g_job->runtime.threads() : 1; });
@@ -854,6 +939,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
     ~Clear() { g_job = nullptr; }
   } clear;
   cap_library_threads(runtime.threads());
+  register_kinds();
   if (options.progress) state.progress_comm.emplace();
   observe_encoded(record_encoded);
   // A Python task of unknown duration is planned as Dask's scheduler assumes one takes
@@ -897,6 +983,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
       state.in_type = rask_py.attr("_In");
       state.run_helper = rask_py.attr("_run");
       state.identity = rask_py.attr("_identity");
+      state.expression = rask_py.attr("_expression");
     }
     SignalScope signals(state.rank);
     check(MPI_Barrier(state.comm.get()), "MPI_Barrier");
@@ -917,6 +1004,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
     state.in_type = py::object();
     state.run_helper = py::object();
     state.identity = py::object();
+    state.expression = py::object();
   }
   finish(status);
   return status;

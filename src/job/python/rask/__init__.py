@@ -14,7 +14,8 @@ from types import FunctionType as _FunctionType
 
 import _rask
 
-__all__ = ["Delayed", "delayed", "compute", "persist", "visualize", "TaskError", "unsupported"]
+__all__ = ["Delayed", "delayed", "compute", "persist", "visualize", "TaskError", "unsupported", "expression",
+           "collective"]
 
 README_TABLE = "see the table 'Job scripts: what is supported' in rask's README.md"
 
@@ -430,6 +431,25 @@ def delayed(obj="__no__default__", name=None, pure=None, nout=None, traverse=Tru
     return Delayed(key, _identity, (obj,), None, (), False, nout)
 
 
+def _expression(*args):
+    """The func of an expression record: never called. Every rank lowers the record's
+    (kind, payload) into the compute's graph itself (src/job/expression.hpp)."""
+    raise RuntimeError("an array or dataframe cannot be computed inside a task; "
+                       "compute it in the script, or pass it to the delayed call")
+
+
+def expression(kind, payload, deps=(), key=None):
+    """A Delayed standing for a collection whose C++ expression `payload` (bytes) every
+    rank lowers into the compute's graph; `deps` are Delayed values it reads."""
+    return Delayed(key or _fresh(kind), _expression, (kind, bytes(payload)), None, tuple(deps), False)
+
+
+def collective(name, payload=b""):
+    """Runs the C++ collective call `name` on every rank at once; rank 0's result as
+    bytes (None under --dry-run, where nothing runs)."""
+    return _rask.collective(name, bytes(payload))
+
+
 def _collect(outputs):
     """The records of every task `outputs` need, dependencies first, one per key, and
     the position of each output. A record is (key, func, args, kwargs, deps, nested)."""
@@ -508,6 +528,8 @@ def _compute_local(records, out_pos):
     for key, func, args, kwargs, deps, nested in records:
         if func is _identity and not deps:
             values.append(args[0])
+        elif func is _expression:
+            _expression()
         else:
             values.append(_run(func, args, kwargs, [values[d] for d in deps]))
     return [values[p] for p in out_pos]
