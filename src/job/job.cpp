@@ -601,7 +601,8 @@ py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
     GcPause gc_pause;
     py::object dumps = py::module_::import("cloudpickle").attr("dumps");
     try {
-      payload = py::bytes(dumps(py::make_tuple(records, out_pos), 5)).cast<std::string>();
+      py::object packed = py::module_::import("rask").attr("_pack")(records, out_pos);
+      payload = py::bytes(dumps(packed, 5)).cast<std::string>();
     } catch (py::error_already_set& e) {
       std::string culprit = unpicklable_task(dumps, records);
       if (culprit.empty()) throw;
@@ -693,7 +694,7 @@ int serve() {
       GcPause gc_pause;
       try {
         py::object loads = py::module_::import("pickle").attr("loads");
-        py::tuple graph = loads(py::bytes(payload));
+        py::tuple graph = py::module_::import("rask").attr("_unpack")(loads(py::bytes(payload)));
         built = build_graph(graph[0], graph[1].cast<std::vector<TaskId>>());
       } catch (py::error_already_set& e) {
         build_error = e.what();
