@@ -477,7 +477,7 @@ std::vector<Value> run_compute(BuiltGraph& built) {
     error = std::current_exception();
   }
   g_in_compute.store(false);
-  if (progress) progress->finish(job.runtime.last_stats().tasks_run);
+  if (progress) progress->finish(job.runtime.last_stats().tasks_run, error != nullptr);
   progress.reset();
   const ExecStats& exec = job.runtime.last_stats();
   job.stats.computes += 1;

@@ -98,7 +98,7 @@ void ProgressScope::receive(bool wait_for_finals) {
   }
 }
 
-void ProgressScope::finish(std::size_t tasks_run) {
+void ProgressScope::finish(std::size_t tasks_run, bool failed) {
   if (finished_) return;
   finished_ = true;
   {
@@ -113,10 +113,10 @@ void ProgressScope::finish(std::size_t tasks_run) {
   }
   counts_[0] = tasks_run;
   if (across_) receive(true);
-  draw(true);
+  draw(true, failed);
 }
 
-void ProgressScope::draw(bool final) {
+void ProgressScope::draw(bool final, bool failed) {
   std::size_t done = 0;
   {
     std::lock_guard lock(mutex_);
@@ -138,7 +138,8 @@ void ProgressScope::draw(bool final) {
   else
     std::snprintf(scope, sizeof scope, "of rank 0's tasks (other ranks' counts need MPI_THREAD_MULTIPLE)");
   std::fprintf(stderr, "%scompute %zu [%s] %zu/%zu %s, %.0f tasks/s, %s%.1f s%s%s", terminal_ ? "\r" : "",
-               plan_.compute_no, bar, done, total, scope, rate, final ? "took " : "~", final ? elapsed : left,
+               plan_.compute_no, bar, done, total, scope, rate, !final ? "~" : failed ? "failed after " : "took ",
+               final ? elapsed : left,
                final ? "" : " left", terminal_ && !final ? "" : "\n");
   std::fflush(stderr);
 }

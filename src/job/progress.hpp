@@ -40,14 +40,15 @@ class ProgressScope {
   ProgressScope(const ProgressScope&) = delete;
   ProgressScope& operator=(const ProgressScope&) = delete;
 
-  /// The compute ended: `tasks_run` is this rank's exact count. Rank 0 waits for every
-  /// rank's final count and draws the last line; the others send theirs.
-  void finish(std::size_t tasks_run);
+  /// The compute ended (`failed`: with an error): `tasks_run` is this rank's exact count.
+  /// Rank 0 waits for every rank's final count and draws the last line; the others send
+  /// theirs.
+  void finish(std::size_t tasks_run, bool failed);
 
  private:
   void loop();
   void receive(bool wait_for_finals);
-  void draw(bool final);
+  void draw(bool final, bool failed = false);
   void send(std::size_t count, bool final);
 
   MPI_Comm comm_;
