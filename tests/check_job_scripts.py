@@ -136,6 +136,24 @@ checks.check("--trace: values crossing ranks as flow arrows, each from its produ
              and all(x["pid"] != y["pid"] for x, y in flows.values()), json.dumps(flows)[:2000])
 checks.check("--visualize: one graph per compute",
              all(open(f"{work}/{g}").read().startswith("digraph") for g in ("g.dot", "g-2.dot")), str(os.listdir(work)))
+# Calls the script only wants back spread over the ranks function by function, on a
+# first run (no cost file) and on the second (learned costs): at 2 and 4 ranks each rank
+# runs 30 / ranks (+-1) calls of f and as many of g. The plan alone would split the 60
+# independent calls in two contiguous runs: every f on rank 0, every g on rank 1.
+spread = os.path.join(source, "tests/jobs/spread_calls.py")
+for ranks in (2, 4):
+    work = tempfile.mkdtemp(dir=tmp.name)
+    for run in ("first", "second"):
+        r = checks.run(rask, ["run", "--costs", f"{work}/c.rask-costs", "--trace", f"{work}/t.json", spread],
+                       ranks=ranks)
+        with open(f"{work}/t.json") as f:
+            events = [e for e in json.load(f)["traceEvents"] if e["ph"] == "X"]
+        per_rank = {(rank, fn): sum(1 for e in events if e["pid"] == rank and e["cat"] == fn)
+                    for rank in range(ranks) for fn in ("f", "g")}
+        checks.check(f"independent calls at {ranks} ranks, {run} run: each rank runs 30/{ranks} (+-1) of f and of g",
+                     r.returncode == 0 and r.stdout == "435 -435\n" and len(events) == 60
+                     and all(abs(n - 30 / ranks) <= 1 for n in per_rank.values()), f"{per_rank}\n{r.stderr}")
+
 # --progress counts every rank's tasks: 40 naps + their sum, about 3 s at every rank count.
 # At 2 ranks rank 0 runs about half: a line showing more than 21 done before the end
 # counts the other rank's tasks too.

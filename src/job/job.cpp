@@ -253,6 +253,64 @@ TaskId lower_expression_record(BuiltGraph& built, PyObject* record, const char* 
   return out;
 }
 
+// Calls the script only wants back (no inputs, no task consuming them: the workshop's
+// cartesian products, a loop of futures) spread over the ranks by function, heaviest
+// function first, each call to the least loaded rank. The plan splits independent tasks
+// into contiguous runs for locality, which for calls whose costs it cannot know yet (a
+// job's first run) may put every call of a fast function on one rank and every call of
+// a slow one on another; these calls have no locality to keep. Needs the GIL; every rank
+// derives the same pins from the same records. -1: the plan chooses.
+std::vector<int> spread_output_calls(PyObject* list, const std::vector<TaskId>& out_pos) {
+  Job& job = *g_job;
+  const Py_ssize_t n = PyList_GET_SIZE(list);
+  std::vector<int> pins(static_cast<std::size_t>(n), -1);
+  if (job.size < 2) return pins;
+  std::vector<char> wanted(static_cast<std::size_t>(n), 0);
+  for (TaskId pos : out_pos)
+    if (pos < wanted.size()) wanted[pos] = 1;
+  for (Py_ssize_t record_idx = 0; record_idx < n; ++record_idx) {
+    PyObject* deps = PyTuple_GET_ITEM(PyList_GET_ITEM(list, record_idx), 4);
+    for (Py_ssize_t dep_idx = 0; dep_idx < PyTuple_GET_SIZE(deps); ++dep_idx) {
+      const std::size_t dep = PyLong_AsSize_t(PyTuple_GET_ITEM(deps, dep_idx));
+      if (dep < wanted.size()) wanted[dep] = 0;  // consumed by a task: the plan keeps it near
+    }
+  }
+  // Calls by function, in the order the functions first appear.
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  std::map<std::string, std::size_t> group_of;
+  std::size_t calls = 0;
+  for (Py_ssize_t record_idx = 0; record_idx < n; ++record_idx) {
+    PyObject* record = PyList_GET_ITEM(list, record_idx);
+    PyObject* func = PyTuple_GET_ITEM(record, 1);
+    if (!wanted[static_cast<std::size_t>(record_idx)] || PyTuple_GET_SIZE(PyTuple_GET_ITEM(record, 4)) != 0 ||
+        func == job.expression.ptr() || func == job.identity.ptr())
+      continue;
+    Py_ssize_t key_size = 0;
+    const char* key = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(record, 0), &key_size);
+    if (!key) throw py::error_already_set();
+    std::string name = key_name(std::string_view(key, static_cast<std::size_t>(key_size)));
+    auto [it, added] = group_of.emplace(name, groups.size());
+    if (added) groups.emplace_back(name, std::vector<std::size_t>{});
+    groups[it->second].second.push_back(static_cast<std::size_t>(record_idx));
+    ++calls;
+  }
+  if (calls < 2 * static_cast<std::size_t>(job.size)) return pins;  // too few to matter
+  const double unknown = job.runtime.cost_model().default_cost;
+  std::vector<double> weight;
+  for (const auto& group : groups) weight.push_back(job.costs.seconds(group.first, unknown));
+  std::vector<std::size_t> by_weight(groups.size());
+  for (std::size_t group_idx = 0; group_idx < groups.size(); ++group_idx) by_weight[group_idx] = group_idx;
+  std::stable_sort(by_weight.begin(), by_weight.end(), [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
+  std::vector<double> load(static_cast<std::size_t>(job.size), 0.0);
+  for (std::size_t group_idx : by_weight)
+    for (std::size_t record_idx : groups[group_idx].second) {
+      const auto rank = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      pins[record_idx] = static_cast<int>(rank);
+      load[rank] += weight[group_idx];
+    }
+  return pins;
+}
+
 // Needs the GIL. Collective use: every rank builds the same graph from the same records.
 std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<TaskId>& out_pos) {
   auto built = std::make_unique<BuiltGraph>();
@@ -263,6 +321,7 @@ std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<Ta
   built->names.reserve(static_cast<std::size_t>(n));
   std::vector<TaskId> ids(static_cast<std::size_t>(n));
   std::vector<TaskId> deps;
+  const std::vector<int> pins = spread_output_calls(list, out_pos);
   for (Py_ssize_t record_idx = 0; record_idx < n; ++record_idx) {
     PyObject* record = PyList_GET_ITEM(list, record_idx);
     Py_ssize_t key_size = 0;
@@ -280,6 +339,7 @@ std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<Ta
     TaskOptions options;
     std::string name = key_name(key_text);
     options.cost = g_job->costs.seconds(name);
+    options.owner = pins[static_cast<std::size_t>(record_idx)];
     const TaskId id = static_cast<TaskId>(built->graph.size());
     auto body = std::make_shared<const TaskBody>([record, id](const Inputs& in) { return run_task(record, id, in); });
     Token token = token_bytes(key, static_cast<std::size_t>(key_size), 0x9e0b);
