@@ -505,9 +505,14 @@ ProgressPlan progress_plan(BuiltGraph& built) {
   ProgressPlan result;
   result.compute_no = job.computes;
   if (job.rank != 0) return result;
-  Plan plan = job.runtime.plan(built.graph, built.outputs);
-  for (int r = 0; r < job.size; ++r) result.per_rank.push_back(plan.tasks_on(r));
-  result.predicted_seconds = plan.predicted_seconds();
+  try {
+    Plan plan = job.runtime.plan(built.graph, built.outputs);
+    for (int r = 0; r < job.size; ++r) result.per_rank.push_back(plan.tasks_on(r));
+    result.predicted_seconds = plan.predicted_seconds();
+  } catch (const Error&) {
+    // The compute meets the same error on every rank and reports it; rank 0 alone must
+    // not leave here before entering it.
+  }
   return result;
 }
 
