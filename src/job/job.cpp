@@ -298,8 +298,12 @@ std::vector<int> spread_output_calls(PyObject* list, const std::vector<TaskId>& 
   const double unknown = job.runtime.cost_model().default_cost;
   std::vector<double> weight;
   for (const auto& group : groups) weight.push_back(job.costs.seconds(group.first, unknown));
-  std::vector<std::size_t> by_weight(groups.size());
-  for (std::size_t group_idx = 0; group_idx < groups.size(); ++group_idx) by_weight[group_idx] = group_idx;
+  // Calls known to take under a millisecond gain little from spreading; the plan may
+  // rather keep them, and their results, on rank 0.
+  constexpr double kWorthSpreading = 1e-3;
+  std::vector<std::size_t> by_weight;
+  for (std::size_t group_idx = 0; group_idx < groups.size(); ++group_idx)
+    if (weight[group_idx] >= kWorthSpreading) by_weight.push_back(group_idx);
   std::stable_sort(by_weight.begin(), by_weight.end(), [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
   std::vector<double> load(static_cast<std::size_t>(job.size), 0.0);
   for (std::size_t group_idx : by_weight)
