@@ -304,7 +304,8 @@ std::vector<int> spread_output_calls(PyObject* list, const std::vector<TaskId>& 
   std::vector<std::size_t> by_weight;
   for (std::size_t group_idx = 0; group_idx < groups.size(); ++group_idx)
     if (weight[group_idx] >= kWorthSpreading) by_weight.push_back(group_idx);
-  std::stable_sort(by_weight.begin(), by_weight.end(), [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
+  std::stable_sort(by_weight.begin(), by_weight.end(),
+                   [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
   std::vector<double> load(static_cast<std::size_t>(job.size), 0.0);
   for (std::size_t group_idx : by_weight)
     for (std::size_t record_idx : groups[group_idx].second) {
@@ -537,8 +538,8 @@ std::vector<Value> run_compute(BuiltGraph& built) {
   std::exception_ptr error;
   g_tasks_done.store(0);
   std::optional<ProgressScope> progress;
-  if (job.progress_comm) progress.emplace(job.progress_comm->get(), job.rank, job.size, g_tasks_done,
-                                          progress_plan(built));
+  if (job.progress_comm)
+    progress.emplace(job.progress_comm->get(), job.rank, job.size, g_tasks_done, progress_plan(built));
   g_in_compute.store(true);
   try {
     results = job.runtime.compute(built.graph, built.outputs, Where::root);

@@ -34,8 +34,8 @@ ProgressScope::ProgressScope(MPI_Comm comm, int rank, int size, const std::atomi
       begin_(MPI_Wtime()) {
   if (rank_ == 0) {
     plan_.per_rank.resize(static_cast<std::size_t>(size_), 0);
-    total_ = across_ ? std::accumulate(plan_.per_rank.begin(), plan_.per_rank.end(), std::size_t{0})
-                     : plan_.per_rank[0];
+    total_ =
+        across_ ? std::accumulate(plan_.per_rank.begin(), plan_.per_rank.end(), std::size_t{0}) : plan_.per_rank[0];
     counts_.assign(static_cast<std::size_t>(size_), 0);
     finals_.assign(static_cast<std::size_t>(size_), 0);
   }
@@ -138,9 +138,11 @@ void ProgressScope::draw(bool final, bool failed) {
   else
     std::snprintf(scope, sizeof scope, "of rank 0's tasks (other ranks' counts need MPI_THREAD_MULTIPLE)");
   std::fprintf(stderr, "%scompute %zu [%s] %zu/%zu %s, %.0f tasks/s, %s%.1f s%s%s", terminal_ ? "\r" : "",
-               plan_.compute_no, bar, done, total, scope, rate, !final ? "~" : failed ? "failed after " : "took ",
-               final ? elapsed : left,
-               final ? "" : " left", terminal_ && !final ? "" : "\n");
+               plan_.compute_no, bar, done, total, scope, rate,
+               !final   ? "~"
+               : failed ? "failed after "
+                        : "took ",
+               final ? elapsed : left, final ? "" : " left", terminal_ && !final ? "" : "\n");
   std::fflush(stderr);
 }
 

@@ -24,9 +24,9 @@ bool progress_across_ranks();
 
 /// What rank 0 knows of a compute when it starts.
 struct ProgressPlan {
-  std::size_t compute_no = 0;        ///< 1 for the job's first compute
-  std::vector<std::size_t> per_rank; ///< tasks each rank runs, by the plan
-  double predicted_seconds = 0;      ///< the plan's simulated wall time
+  std::size_t compute_no = 0;         ///< 1 for the job's first compute
+  std::vector<std::size_t> per_rank;  ///< tasks each rank runs, by the plan
+  double predicted_seconds = 0;       ///< the plan's simulated wall time
 };
 
 /// One compute's progress on this rank. Collective in effect: every rank creates one
