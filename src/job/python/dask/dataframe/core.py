@@ -238,7 +238,8 @@ class DataFrame(_Base):
 
     def __len__(self):
         expr = _f.reduce(self._expr, "size")
-        return _rask_py.compute(_record(expr, {"kind": "scalar", "int": True}))[0]
+        n = _rask_py.compute(_record(expr, {"kind": "scalar", "int": True}))[0]
+        return 0 if n is None else n  # None: --dry-run, where nothing runs
 
     def head(self, n=5, npartitions=1, compute=True):
         if not compute:
@@ -437,7 +438,8 @@ class Series(_Base):
         return _rask_py.compute(_record(self._expr, spec, blocks))[0]
 
     def __len__(self):
-        return len(self.compute())
+        values = self.compute()
+        return 0 if values is None else len(values)  # None: --dry-run
 
     def to_hdf(self, path_or_buf, key, mode="a", **kwargs):
         """Collective: writes group `key` (datasets `index` and `values`) of `path_or_buf`."""

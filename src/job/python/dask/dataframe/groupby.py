@@ -222,8 +222,10 @@ class GroupedFrame(_Base):
         return _rask_py.delayed(_concat, pure=True)(names, *[s._delayed() for _, s in self._parts])
 
     def head(self, n=5, **kwargs):
-        return self.compute().head(n)
+        values = self.compute()
+        return None if values is None else values.head(n)
 
     def __len__(self):
-        return len(self.compute())
+        values = self.compute()
+        return 0 if values is None else len(values)  # None: --dry-run
 
