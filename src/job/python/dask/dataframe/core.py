@@ -260,11 +260,12 @@ class DataFrame(_Base):
         _write("to_hdf", self._expr, str(path_or_buf), key)
 
     def to_csv(self, filename, single_file=False, index=True, **kwargs):
-        """Collective: one CSV file (single_file=True, index=False): header, then rows."""
+        """Collective: one CSV file (single_file=True): a header, then the index (row
+        numbers 0..n-1 over all files) and the columns."""
         if kwargs:
             raise _unsupported("DataFrame.to_csv", next(iter(kwargs)))
-        if not single_file or index:
-            raise _rask_py.unsupported("DataFrame.to_csv without single_file=True, index=False")
+        if not single_file or not index:
+            raise _rask_py.unsupported("DataFrame.to_csv without single_file=True (or with index=False)")
         _write("to_csv", self._expr, str(filename), "")
         return [str(filename)]
 
