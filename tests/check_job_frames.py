@@ -50,7 +50,8 @@ def same_h5(a, b):
 
 # ---- conformance: the same script under Dask and under rask ----
 scripts = [("jobs/stocks.py", [pattern, "{work}/stocks.h5"], "stocks.h5"),
-           ("tests/jobs/frames_api.py", [f"{minute}/aig/2010-01-0*.csv"], None)]
+           ("tests/jobs/frames_api.py", [f"{minute}/aig/2010-01-0*.csv"], None),
+           ("tests/jobs/frames_map.py", [f"{minute}/aig/2010-01-0*.csv"], None)]
 for script, args, output in scripts:
     path = os.path.join(source, script)
     work = tempfile.mkdtemp(dir=tmp.name)

@@ -693,7 +693,7 @@ std::string agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& sp
 }  // namespace
 
 TaskId lower_table(Graph& graph, const FramePtr& root, int nranks, std::size_t max_blocks, bool* all_blocks,
-                   bool block_index) {
+                   bool block_index, std::vector<TaskId>* partitions) {
 
   // One plan per read_csv source the expression reads.
   std::vector<SourcePlan> plans;
@@ -809,6 +809,28 @@ TaskId lower_table(Graph& graph, const FramePtr& root, int nranks, std::size_t m
                       .bytes = plan.rows_output ? static_cast<double>(bytes) : 1024.0,
                       .owner = owner});
       level.push_back(key);
+      if (partitions && plan.rows_output) {
+        // One block's rows as a Table of their own, on the block's rank (map_partitions).
+        const bool own_index = plan.block_index;
+        partitions->push_back(graph.add<Table>(
+            key + "-partition", {key},
+            [own_index](const Inputs& in) {
+              const BlockResult& r = in.get<BlockResult>(0);
+              Table t;
+              t.columns = r.rows;
+              t.bad_lines = r.bad;
+              if (own_index) {
+                t.index = std::move(t.columns.back());
+                t.columns.pop_back();
+              } else {
+                t.index.dtype = DType::int64;
+                for (std::size_t row = 0; row < (t.columns.empty() ? 0 : t.columns[0].size()); ++row)
+                  t.index.i64.push_back(static_cast<std::int64_t>(row));
+              }
+              return t;
+            },
+            TaskOptions{.cost = 1e-5, .bytes = static_cast<double>(bytes), .owner = owner}));
+      }
     }
     for (int depth = 0; level.size() > 1; ++depth) {
       std::vector<std::string> next;

@@ -18,8 +18,11 @@ struct CsvSource;
 /// `max_blocks` limits a row output to the first blocks (head); `all_blocks`, when given,
 /// tells whether the limit left any out. `block_index`: a row output's index is each
 /// row's place in its block (Dask's per-partition index) instead of 0..n-1 overall.
+/// `partitions`, when given and `root` is a frame or row series, receives one task per
+/// block, on the block's rank, whose value is that block's rows as a Table (Dask's
+/// partitions, for map_partitions); the final task is then only needed by whoever uses it.
 TaskId lower_table(Graph& graph, const FramePtr& root, int nranks, std::size_t max_blocks = SIZE_MAX,
-                   bool* all_blocks = nullptr, bool block_index = false);
+                   bool* all_blocks = nullptr, bool block_index = false, std::vector<TaskId>* partitions = nullptr);
 
 /// Local: prints read_csv's on_bad_lines="warn" message for `table` to stderr, if any
 /// source of `root` asked for it and lines were skipped.

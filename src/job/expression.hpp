@@ -47,7 +47,7 @@ const CollectiveCall& collective_call(std::string_view name);
 /// Registers every kind and call the job runner knows. Called once per rank at start.
 void register_kinds();
 
-/// dask.dataframe: expression records of kind "frame" and the collective calls
+/// dask.dataframe: expression records of kinds "frame" and "frame_map" and the collective calls
 /// "frame.to_hdf" and "frame.to_csv" (src/job/frame_binding.cpp).
 void register_frame_kinds();
 

@@ -237,6 +237,61 @@ TaskId lower_frame(Graph& graph, std::string_view key, std::string_view payload,
   return graph.add_task(Key{std::string(key), token, true}, {table}, std::move(body), pyvalue_codec(), options);
 }
 
+// A map_partitions record: per block, the block's rows as pandas and the script's
+// function called on them (dask.dataframe.core._map_partition, on the block's rank); on
+// rank 0 the results concatenated (_concat_partitions). The payload is FramePayload then
+// the cloudpickled (function, args, kwargs).
+TaskId lower_frame_map(Graph& graph, std::string_view key, std::string_view payload, const std::vector<TaskId>&) {
+  Reader r(reinterpret_cast<const std::byte*>(payload.data()), payload.size());
+  FramePayload p = r.read<FramePayload>();
+  auto function = std::make_shared<const std::string>(r.read<std::string>());
+  FramePtr root = expr_from(p.expr);
+  std::vector<TaskId> partitions;
+  detail::lower_table(graph, root, Runtime::current().size(), SIZE_MAX, nullptr, true, &partitions);
+  auto spec = std::make_shared<const std::string>(std::move(p.spec));
+  std::vector<TaskId> mapped;
+  for (std::size_t part = 0; part < partitions.size(); ++part) {
+    auto body = std::make_shared<const TaskBody>([root, spec, function](const Inputs& in) {
+      const Table& t = in.get<Table>(0);
+      TaskGil gil;
+      detail::warn_bad_lines(root, t);
+      try {
+        py::object call = py::module_::import("dask.dataframe.core").attr("_map_partition");
+        py::object out = call(raw_table(t), *spec, py::bytes(*function));
+        return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
+      } catch (py::error_already_set& e) {
+        throw std::runtime_error(e.what());
+      }
+    });
+    TaskOptions options;
+    options.owner = graph.task(partitions[part]).owner;  // where the block was read
+    options.cost = 1e-3;
+    const std::string part_key = std::string(key) + "-" + std::to_string(part);
+    mapped.push_back(graph.add_task(Key{part_key, token_bytes(part_key.data(), part_key.size(), 0x9e0b), true},
+                                    {partitions[part]}, std::move(body), pyvalue_codec(), options));
+  }
+  auto concat = std::make_shared<const TaskBody>([](const Inputs& in) {
+    TaskGil gil;
+    try {
+      py::list parts;
+      for (std::size_t part = 0; part < in.size(); ++part) {
+        PyObject* o = in.get<PyValue>(part).object();
+        if (!o) throw py::error_already_set();
+        parts.append(py::reinterpret_borrow<py::object>(o));
+      }
+      py::object out = py::module_::import("dask.dataframe.core").attr("_concat_partitions")(parts);
+      return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
+    } catch (py::error_already_set& e) {
+      throw std::runtime_error(e.what());
+    }
+  });
+  TaskOptions options;
+  options.owner = 0;
+  options.cost = 1e-3;
+  return graph.add_task(Key{std::string(key), token_bytes(key.data(), key.size(), 0x9e0b), true}, std::move(mapped),
+                        std::move(concat), pyvalue_codec(), options);
+}
+
 // frame.to_hdf and frame.to_csv: every rank rebuilds the expression and calls the C++
 // collective.
 std::string write_frame(std::string_view payload, bool hdf) {
@@ -258,6 +313,7 @@ std::string write_frame(std::string_view payload, bool hdf) {
 
 void register_frame_kinds() {
   register_expression("frame", lower_frame);
+  register_expression("frame_map", lower_frame_map);
   register_collective("frame.to_hdf", [](std::string_view payload) { return write_frame(payload, true); });
   register_collective("frame.to_csv", [](std::string_view payload) { return write_frame(payload, false); });
 }
@@ -330,6 +386,16 @@ PYBIND11_EMBEDDED_MODULE(_rask_frame, m) {
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       },
       "Local: an expression record's payload (what the job's lowering reads)");
+  m.def(
+      "map_payload",
+      [](const Expr& e, const std::string& spec, const py::bytes& function) {
+        Bytes bytes;
+        Writer w(bytes);
+        w.write(FramePayload{spec, SIZE_MAX, expr_bytes(e.node)});
+        w.write(function.cast<std::string>());
+        return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      },
+      "Local: a map_partitions record's payload: the frame and the pickled (function, args, kwargs)");
   m.def(
       "write_payload",
       [](const Expr& e, const std::string& path, const std::string& key) {

@@ -269,8 +269,89 @@ class DataFrame(_Base):
         _write("to_csv", self._expr, str(filename), "")
         return [str(filename)]
 
-    def map_partitions(self, func, *args, **kwargs):
-        raise _unsupported("DataFrame", "map_partitions")
+    def map_partitions(self, func, *args, meta=None, **kwargs):
+        """Calls func(partition, *args, **kwargs) on each block's rows as a pandas
+        DataFrame, in a task on the rank that read the block; compute concatenates the
+        results in block order on rank 0."""
+        return _Mapped(self, func, args, kwargs, meta)
+
+
+def _map_partition(raw, spec_text, function):
+    """A map_partitions task's body (the block's rank, holding the GIL)."""
+    import cloudpickle
+    func, args, kwargs = cloudpickle.loads(function)
+    return func(_to_pandas(raw, spec_text), *args, **kwargs)
+
+
+def _concat_partitions(parts):
+    """The map_partitions results in block order, as Dask's compute concatenates them."""
+    if parts and all(isinstance(p, (pd.DataFrame, pd.Series)) for p in parts):
+        return pd.concat(parts)
+    return pd.Series(parts)
+
+
+class _Mapped(_Base):
+    """df.map_partitions(func): computable (compute, dask.compute, head, passed to
+    delayed calls); further dataframe operations on it are not supported."""
+
+    def __init__(self, frame, func, args, kwargs, meta):
+        import cloudpickle
+        for a in list(args) + list(kwargs.values()):
+            if hasattr(type(a), "__rask_delayed__") or isinstance(a, _rask_py.Delayed):
+                raise _rask_py.unsupported("map_partitions with a dask collection or delayed argument")
+        self._frame = frame
+        if meta is None:
+            try:
+                meta = func(frame._meta, *args, **kwargs)
+            except Exception as e:
+                raise ValueError(f"map_partitions could not infer the result's columns by calling "
+                                 f"{_rask_py.funcname(func)} on an empty partition ({type(e).__name__}: {e}); "
+                                 "pass meta= (an empty pandas object like the result)") from e
+        self._meta = meta
+        self._function = cloudpickle.dumps((func, args, kwargs), protocol=5)
+        name = _rask_py.funcname(func)
+        self._dask_name = name
+        self._layers = frame._layers | {f"{name}-{id(self)}"}
+        spec = {"kind": "frame", "date_columns": tuple(frame._date_columns)}
+        self._record = _rask_py.expression("frame_map", _f.map_payload(frame._expr, repr(spec), self._function),
+                                           key=_rask_py._fresh(name))
+
+    def _delayed(self):
+        return self._record
+
+    @property
+    def npartitions(self):
+        return self._frame.npartitions
+
+    @property
+    def columns(self):
+        return getattr(self._meta, "columns", None)
+
+    @property
+    def dtypes(self):
+        return getattr(self._meta, "dtypes", None)
+
+    def head(self, n=5, **kwargs):
+        values = self.compute()
+        return None if values is None else values.head(n)
+
+    def __repr__(self):
+        index = _repr_index(self.npartitions)
+        if isinstance(self._meta, pd.DataFrame):
+            frame = pd.concat([_repr_column(n, d, index) for n, d in self._meta.dtypes.items()], axis=1)
+            data = frame.to_string(max_rows=5, show_dimensions=False)
+            return (f"Dask DataFrame Structure:\n{data}\n"
+                    f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+        meta = self._meta if isinstance(self._meta, pd.Series) else pd.Series(self._meta)
+        data = _repr_column(meta.name, meta.dtype, index).to_string(max_rows=5)
+        footer = f"Name: {meta.name}, dtype: {meta.dtype}" if meta.name is not None else f"dtype: {meta.dtype}"
+        return (f"Dask Series Structure:\n{data}\n{footer}\n"
+                f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise _rask_py.unsupported(f"map_partitions(...).{name}")
 
 
 def _write(what, expr, path, key):
