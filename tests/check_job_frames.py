@@ -5,6 +5,7 @@ checked against pandas on the same files; every bad input ends within seconds at
 ranks with a non-zero exit, a message naming the place, and no output file."""
 import glob
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -173,8 +174,6 @@ cases = [
     ("a glob that matches nothing", "nothing", "close", r"read_csv: no files match '.*nothing/\*.csv'"),
     ("a column that does not exist", "ragged", "closing", r"KeyError: 'Column not found: closing'"),
 ]
-import re
-
 for name, directory, column, message in cases:
     out = os.path.join(tmp.name, f"out-{directory}-{column}.h5")
     started = time.time()

@@ -7,7 +7,7 @@ the reprs. A compute hands the expression to the job as an expression record: ev
 rank lowers it into the same graph and rank 0 gets the pandas object.
 """
 import ast
-import operator
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ def _unsupported(owner, name):
 def _record(expr, spec, max_blocks=2 ** 64 - 1):
     """The Delayed whose value is `expr` computed and converted as `spec` says."""
     payload = _f.payload(expr, repr(spec), max_blocks)
-    key = f"{spec['kind']}-{expr.token}-{abs(hash(repr(spec))) & 0xffffffff:08x}"
+    key = f"{spec['kind']}-{expr.token}-{zlib.crc32(f'{spec!r}{max_blocks}'.encode()):08x}"
     return _rask_py.expression("frame", payload, key=key)
 
 
@@ -220,6 +220,9 @@ class DataFrame(_Base):
             return DataFrame(expr, self._layers | key._layers | {f"getitem-{expr.token}"}, "getitem",
                              self._date_columns)
         raise _rask_py.unsupported(f"DataFrame[{type(key).__name__}]")
+
+    def __setitem__(self, key, value):
+        raise _unsupported("DataFrame", "__setitem__ (assigning a column)")
 
     def groupby(self, by=None, **kwargs):
         from .groupby import DataFrameGroupBy
@@ -449,7 +452,6 @@ class Series(_Base):
         elif isinstance(other, (int, float, np.integer, np.floating)) and not isinstance(other, bool):
             expr = _f.binary(op, float(other), self._expr) if reflected else _f.binary(op, self._expr, float(other))
             layers = self._layers
-            other_dtype = "int64" if isinstance(other, (int, np.integer)) else "float64"
             dtype = _binary_dtype(op, "float64", self._dtype)  # rask computes with scalars in float64
             spec = self._agg_spec
         else:
