@@ -201,4 +201,45 @@ for code, named in (("df.pivot_table()", "DataFrame.pivot_table"),
                  r.returncode != 0 and f"NotImplementedError: {named} is not supported by rask; see the table "
                  "'Job scripts: what is supported' in rask's README.md" in r.stderr, r.stderr)
 
+# ---- errors the script can catch, at the line that builds the expression ----
+catcher = os.path.join(tmp.name, "catcher.py")
+with open(catcher, "w") as f:
+    f.write(f"""import dask.dataframe as dd
+df = dd.read_csv({pattern!r}, parse_dates=["timestamp"])
+def attempt(what, build):
+    try:
+        build()
+        print(what, "no error")
+    except Exception as e:
+        print(what, type(e).__name__, str(e).splitlines()[0])
+attempt("item", lambda: df["closing"])
+attempt("attribute", lambda: df.closing)
+attempt("sep", lambda: dd.read_csv({pattern!r}, sep=";;"))
+attempt("dt of a float", lambda: df.close.dt.hour)
+attempt("string arithmetic", lambda: dd.read_csv({pattern!r}, dtype={{"volume": "string"}}).volume + 1)
+attempt("truth", lambda: bool(df.close > 1))
+attempt("meta", lambda: df.map_partitions(lambda p: p.nosuch))
+attempt("delayed argument", lambda: df.map_partitions(lambda p, q: p, df.close))
+""")
+r = checks.run(rask, ["run", "--no-learn", catcher], ranks=1)
+expected = [
+    "item ColumnNotFound column 'closing' not found in read_csv('" + pattern + "'); the frame has columns: "
+    "timestamp, open, high, low, close, volume",
+    "attribute AttributeError 'DataFrame' object has no attribute 'closing'",
+    "sep ValueError read_csv: sep must be one character; got ';;'",
+    "dt of a float ValueError .dt().hour(): 'close' is float64, not a timestamp",
+    "string arithmetic ValueError cannot apply + to a string column ('volume' + '')",
+    "truth TypeError Trying to convert gt to a boolean value. Because Dask objects are lazily evaluated, they cannot "
+    "be converted to a boolean value or used in boolean conditions like if statements. Try calling .compute() to "
+    "force computation prior to converting to a boolean value or using in a conditional statement.",
+    "meta ValueError map_partitions could not infer the result's columns by calling lambda on an empty partition "
+    "(AttributeError: 'DataFrame' object has no attribute 'nosuch'); pass meta= (an empty pandas object like the "
+    "result)",
+    "delayed argument NotImplementedError map_partitions with a dask collection or delayed argument is not "
+    "supported by rask; see the table 'Job scripts: what is supported' in rask's README.md",
+]
+got = r.stdout.splitlines()
+for line in expected:
+    checks.check(f"message: {line[:60]}...", line in got, "\n".join(got) + "\n" + r.stderr)
+
 checks.finish()

@@ -22,6 +22,22 @@ _DTYPES = {"float64": np.dtype("float64"), "int64": np.dtype("int64"), "bool": n
            "datetime64[ns]": np.dtype("datetime64[ns]"), "object": np.dtype("O")}
 
 
+class ColumnNotFound(KeyError):
+    """A column the files do not have: a KeyError (as Dask raises) whose message prints
+    as written, with rask's list of the columns and the fixes."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def _schema(expr):
+    """The [(column, dtype)] of a frame or row series; rask's check of the expression."""
+    try:
+        return _f.schema(expr)
+    except KeyError as e:
+        raise ColumnNotFound(*e.args) from None
+
+
 def _unsupported(owner, name):
     return _rask_py.unsupported(f"{owner}.{name}")
 
@@ -158,7 +174,7 @@ class DataFrame(_Base):
         self._expr = expr
         self._layers = frozenset(layers)
         self._dask_name = dask_name
-        self._schema = _f.schema(expr)
+        self._schema = _schema(expr)
         self._date_columns = frozenset(date_columns)
 
     @property
@@ -402,7 +418,7 @@ class Series(_Base):
         self._agg_spec = agg_spec or {}
         # A row series' type comes from rask's own check (which also rejects a bad
         # operand here, at the script's line); a groupby result's from the aggregation.
-        self._dtype = dtype if expr.level == "agg" else _f.schema(expr)[0][1]
+        self._dtype = dtype if expr.level == "agg" else _schema(expr)[0][1]
 
     @property
     def name(self):
