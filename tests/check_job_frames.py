@@ -187,6 +187,20 @@ for name, directory, column, message in cases:
     checks.check(f"{name}: no output file", not os.path.exists(out), detail)
     checks.check(f"{name}: one summary line", r.stderr.count("rask: failed:") == 1, detail)
 
+# on_bad_lines="warn": the ragged line skipped, rank 0 says so once, the rest as pandas.
+warner = os.path.join(tmp.name, "warn_job.py")
+with open(warner, "w") as f:
+    f.write(f"""import dask.dataframe as dd
+df = dd.read_csv({bad + '/ragged/*.csv'!r}, on_bad_lines="warn")
+print(len(df), f"{{df.close.sum().compute():.6f}}")
+""")
+r = checks.run(rask, ["run", "--no-learn", warner], ranks=2)
+want = pd.concat([pd.read_csv(f, on_bad_lines="skip") for f in sorted(glob.glob(f"{bad}/ragged/*.csv"))])
+checks.check('on_bad_lines="warn" at 2 ranks: pandas\' rows and sum, one warning per compute naming file:line',
+             r.returncode == 0 and r.stdout == f"{len(want)} {want.close.sum():.6f}\n"
+             and r.stderr.count("rask: warning: read_csv skipped 1 bad line") == 2
+             and f"ragged/{third}:11" in r.stderr, r.stdout + r.stderr)
+
 # ---- unsupported names: NotImplementedError naming them, before any work ----
 for code, named in (("df.pivot_table()", "DataFrame.pivot_table"),
                     ("dd.read_csv(P, compression='gzip')", "dask.dataframe.read_csv keyword compression="),
