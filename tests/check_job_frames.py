@@ -195,7 +195,9 @@ df = dd.read_csv({bad + '/ragged/*.csv'!r}, on_bad_lines="warn")
 print(len(df), f"{{df.close.sum().compute():.6f}}")
 """)
 r = checks.run(rask, ["run", "--no-learn", warner], ranks=2)
-want = pd.concat([pd.read_csv(f, on_bad_lines="skip") for f in sorted(glob.glob(f"{bad}/ragged/*.csv"))])
+# pandas reads the short line with NaN for its missing fields (its close is NaN, so the sum
+# skips it); rask's read_csv counts a line of the wrong width as bad, and skips it.
+want = pd.concat([pd.read_csv(f) for f in sorted(glob.glob(f"{bad}/ragged/*.csv"))]).dropna()
 checks.check('on_bad_lines="warn" at 2 ranks: pandas\' rows and sum, one warning per compute naming file:line',
              r.returncode == 0 and r.stdout == f"{len(want)} {want.close.sum():.6f}\n"
              and r.stderr.count("rask: warning: read_csv skipped 1 bad line") == 2
