@@ -236,6 +236,8 @@ attempt("string arithmetic", lambda: dd.read_csv({pattern!r}, dtype={{"volume": 
 attempt("truth", lambda: bool(df.close > 1))
 attempt("meta", lambda: df.map_partitions(lambda p: p.nosuch))
 attempt("delayed argument", lambda: df.map_partitions(lambda p, q: p, df.close))
+attempt("scalar operand", lambda: df.close - df.close.mean())
+attempt("scalar arithmetic", lambda: df.close.mean() * 2)
 """)
 r = checks.run(rask, ["run", "--no-learn", catcher], ranks=1)
 expected = [
@@ -252,6 +254,11 @@ expected = [
     "(AttributeError: 'DataFrame' object has no attribute 'nosuch'); pass meta= (an empty pandas object like the "
     "result)",
     "delayed argument NotImplementedError map_partitions with a dask collection or delayed argument is not "
+    "supported by rask; see the table 'Job scripts: what is supported' in rask's README.md",
+    "scalar operand NotImplementedError arithmetic of a Series with a dd.Scalar (compute the scalar first, e.g. "
+    "s - s.mean().compute()) is not supported by rask; see the table 'Job scripts: what is supported' in rask's "
+    "README.md",
+    "scalar arithmetic NotImplementedError dd.Scalar.__mul__ (compute the scalar first: .compute()) is not "
     "supported by rask; see the table 'Job scripts: what is supported' in rask's README.md",
 ]
 got = r.stdout.splitlines()

@@ -470,6 +470,9 @@ class Series(_Base):
             layers = self._layers
             dtype = _binary_dtype(op, "float64", self._dtype)  # rask computes with scalars in float64
             spec = self._agg_spec
+        elif isinstance(other, Scalar):
+            raise _rask_py.unsupported("arithmetic of a Series with a dd.Scalar (compute the scalar first, "
+                                       "e.g. s - s.mean().compute())")
         else:
             return NotImplemented
         return Series(expr, layers | {f"{name}-{expr.token}"}, name, dtype, spec)
@@ -627,6 +630,17 @@ class Scalar(_Base):
         if name.startswith("_"):
             raise AttributeError(name)
         raise _unsupported("Scalar", name)
+
+
+def _scalar_operator(dunder):
+    def method(self, *other):
+        raise _rask_py.unsupported(f"dd.Scalar.{dunder} (compute the scalar first: .compute())")
+    method.__name__ = dunder
+    return method
+
+
+for _dunder in list(_BINARY) + list(_REFLECTED) + ["__neg__", "__abs__"]:
+    setattr(Scalar, _dunder, _scalar_operator(_dunder))
 
 
 # ---- read_csv ----
