@@ -11,9 +11,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <cstring>
+#include <cstdio>
 #include <map>
-#include <mutex>
 
 #include "frame/csv.hpp"
 #include "frame/expr.hpp"
