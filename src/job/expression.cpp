@@ -36,8 +36,8 @@ const CollectiveCall& collective_call(std::string_view name) {
 }
 
 void register_kinds() {
-  // One line per collection kind: its registering function, defined beside its bindings.
   register_frame_kinds();
+  // One line per collection kind: its registering function, defined beside its bindings.
 }
 
 }  // namespace rask::job
