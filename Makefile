@@ -55,6 +55,7 @@ bench: deps-bench build
 	$(PYTHON) bench/run_bench.py --build $(BUILD)
 	$(PYTHON) bench/run_arrays.py --build $(BUILD)
 	$(PYTHON) bench/bench_frames.py --build $(BUILD)
+	$(PYTHON) bench/bench_job_frames.py --build $(BUILD)
 	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
 
 clean:

@@ -96,21 +96,16 @@ def memory_limited(build, big, big_bytes, want_checksum):
     return {"limit_bytes": limit, "ok": ok, "seconds": seconds, "peak_bytes": peak, "failcnt": failcnt}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build", default="build")
-    parser.add_argument("--data", default="/tmp/rask-bench-frames")
-    parser.add_argument("--repetitions", type=int, default=5)
-    args = parser.parse_args()
-    build = os.path.abspath(args.build)
-    minute = os.path.join(args.data, "minute")
+def prepare_data(build, data):
+    """The inputs, generated once under `data`: 1,000 per-day files (2 symbols x 500
+    days) and one ~447 MB CSV of their rows. Returns (the files, the big file)."""
+    minute = os.path.join(data, "minute")
     if len(glob.glob(os.path.join(minute, "*", "*.csv"))) != 1000:
         shutil.rmtree(minute, ignore_errors=True)
         subprocess.run([os.path.join(build, "inputs", "rask-gen-minute"), "--out", minute, "--symbols", "aig,ibm",
                         "--start", "2010-01-04", "--days", "500", "--seed", "7"], check=True, capture_output=True)
     files = sorted(glob.glob(os.path.join(minute, "*", "*.csv")))
-    small_bytes = sum(os.path.getsize(f) for f in files)
-    big = os.path.join(args.data, "big.csv")
+    big = os.path.join(data, "big.csv")
     if not os.path.exists(big) or os.path.getsize(big) < BIG_BYTES - 1000:
         bodies = []
         for f in files:
@@ -128,6 +123,19 @@ def main():
                 out.write(chunk)
                 written += len(chunk)
         os.rename(big + ".tmp", big)
+    return files, big
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--data", default="/tmp/rask-bench-frames")
+    parser.add_argument("--repetitions", type=int, default=5)
+    args = parser.parse_args()
+    build = os.path.abspath(args.build)
+    files, big = prepare_data(build, args.data)
+    small_bytes = sum(os.path.getsize(f) for f in files)
+    minute = os.path.join(args.data, "minute")
     big_bytes = os.path.getsize(big)
     results = {"small": {}, "big": {}}
 

@@ -57,7 +57,7 @@ for ranks in (1, 2, 4):
     r = checks.run(rask, ["run", script("exit_code.py")], ranks=ranks)
     checks.check(f"sys.exit(3) {at}: exit 3 on every rank", r.returncode == 3 and r.stdout == "bye\n", r.stderr)
 
-for name, dask_name in (("unsupported_name.py", "dask.bag"), ("unsupported_module.py", "dask.dataframe"),
+for name, dask_name in (("unsupported_name.py", "dask.bag"), ("unsupported_module.py", "dask.dataframe.from_pandas"),
                         ("unsupported_client.py", "dask.distributed.Client.run")):
     r = checks.run(rask, ["run", script(name)], ranks=2)
     expect(f"{name} at 2 ranks", r, [

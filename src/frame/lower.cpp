@@ -445,7 +445,16 @@ struct SourcePlan {
   FramePtr rows_output;                   // a frame or row series, or null
   std::vector<std::string> output_names;  // its columns
   std::string root_key;                   // the merge tree's root task
+  bool block_index = false;               // index rows by their place in their block
 };
+
+// The frame a row series takes its rows from.
+const FrameNode& frame_of(const FrameNode& n) {
+  if (n.level == Level::frame) return n;
+  for (const auto& a : n.args)
+    if (a->level == Level::frame || a->level == Level::row) return frame_of(*a);
+  throw InputError("internal: a row series without a frame");
+}
 
 void collect_aggs(const FramePtr& n, std::vector<FramePtr>& out) {
   if (n->op == NodeOp::agg || n->op == NodeOp::reduce) {
@@ -530,6 +539,17 @@ BlockResult run_block(const SourcePlan& plan, const CsvBlock& block, std::size_t
       for (const auto& name : plan.output_names) out.rows.push_back(to_column(*eval.column(o, name), name));
     } else {
       out.rows.push_back(to_column(*eval.series(o), o.series_name));
+    }
+    if (plan.block_index) {
+      // Dask's partitions each start their index at 0: the row's place in its block,
+      // kept through filters. Travels as a last column; the final task makes it the index.
+      Column index;
+      index.dtype = DType::int64;
+      if (const auto* rows = eval.rows_of(frame_of(o)))
+        index.i64.assign(rows->begin(), rows->end());
+      else
+        for (std::size_t row = 0; row < stats.rows; ++row) index.i64.push_back(static_cast<std::int64_t>(row));
+      out.rows.push_back(std::move(index));
     }
   }
   out.bounds.push_back(stats.start);
@@ -672,9 +692,8 @@ std::string agg_key_dtype(const FrameNode& n, const std::map<Token, AggSpec>& sp
 
 }  // namespace
 
-std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_t max_blocks, bool* all_blocks) {
-  Runtime& rt = Runtime::current();
-  const int nranks = rt.size();
+TaskId lower_table(Graph& graph, const FramePtr& root, int nranks, std::size_t max_blocks, bool* all_blocks,
+                   bool block_index, std::vector<TaskId>* partitions) {
 
   // One plan per read_csv source the expression reads.
   std::vector<SourcePlan> plans;
@@ -745,6 +764,7 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
     SourcePlan& p = plan_for(*root);
     Checker check{*p.src};
     p.rows_output = root;
+    p.block_index = block_index;
     if (root->level == Level::frame) {
       p.output_names = check.columns(*root);
       for (const auto& name : p.output_names) p.wanted.push_back(p.src->column(name));
@@ -764,13 +784,16 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
   }
 
   // The graph: blocks pinned by a byte-balanced split, a fan-in-8 merge tree, one final task.
-  Graph graph;
+  // Keys carry the root's token too: two outputs over one source in one graph (a job's
+  // dask.compute(a, b)) parse different columns, so their blocks are different tasks.
   std::vector<std::string> roots;
   for (auto& plan : plans) {
     auto shared = std::make_shared<const SourcePlan>(plan);
     std::int64_t total = 0;
     for (const auto& b : plan.blocks) total += b.end - b.begin;
-    const std::string stem = "read_csv-" + hex(source_of(plan.aggs.empty() ? *plan.rows_output : *plan.aggs[0]).token);
+    const std::string stem = "read_csv-" +
+                             hex(source_of(plan.aggs.empty() ? *plan.rows_output : *plan.aggs[0]).token) + "-" +
+                             hex(root->token);
     std::vector<std::string> level;
     std::int64_t before = 0;
     for (std::size_t block_idx = 0; block_idx < plan.blocks.size(); ++block_idx) {
@@ -786,6 +809,28 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
                       .bytes = plan.rows_output ? static_cast<double>(bytes) : 1024.0,
                       .owner = owner});
       level.push_back(key);
+      if (partitions && plan.rows_output) {
+        // One block's rows as a Table of their own, on the block's rank (map_partitions).
+        const bool own_index = plan.block_index;
+        partitions->push_back(graph.add<Table>(
+            key + "-partition", {key},
+            [own_index](const Inputs& in) {
+              const BlockResult& r = in.get<BlockResult>(0);
+              Table t;
+              t.columns = r.rows;
+              t.bad_lines = r.bad;
+              if (own_index) {
+                t.index = std::move(t.columns.back());
+                t.columns.pop_back();
+              } else {
+                t.index.dtype = DType::int64;
+                for (std::size_t row = 0; row < (t.columns.empty() ? 0 : t.columns[0].size()); ++row)
+                  t.index.i64.push_back(static_cast<std::int64_t>(row));
+              }
+              return t;
+            },
+            TaskOptions{.cost = 1e-5, .bytes = static_cast<double>(bytes), .owner = owner}));
+      }
     }
     for (int depth = 0; level.size() > 1; ++depth) {
       std::vector<std::string> next;
@@ -824,6 +869,11 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
           }
           if (plan.rows_output) {
             table.columns = r.rows;
+            if (plan.block_index) {
+              table.index = std::move(table.columns.back());
+              table.columns.pop_back();
+              continue;
+            }
             const std::size_t rows = table.columns.empty() ? 0 : table.columns[0].size();
             table.index.dtype = DType::int64;
             table.index.i64.resize(rows);
@@ -882,23 +932,52 @@ std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_
         return table;
       },
       TaskOptions{.cost = 1e-4});
+  return final_id;
+}
 
+void warn_bad_lines(const FramePtr& root, const Table& table) {
+  if (!table.bad_lines.count) return;
+  std::vector<const FrameNode*> stack{root.get()};
+  bool warn = false;
+  while (!stack.empty() && !warn) {
+    const FrameNode* n = stack.back();
+    stack.pop_back();
+    warn = n->op == NodeOp::read_csv && n->options.on_bad_lines == "warn";
+    for (const auto& a : n->args) stack.push_back(a.get());
+  }
+  if (!warn) return;
+  std::string msg = "rask: warning: read_csv skipped " + std::to_string(table.bad_lines.count) + " bad line" +
+                    (table.bad_lines.count == 1 ? "" : "s") + " (on_bad_lines=\"warn\"):\n";
+  for (const auto& w : table.bad_lines.where) msg += "  " + w + "\n";
+  if (table.bad_lines.count > table.bad_lines.where.size())
+    msg += "  ... and " + std::to_string(table.bad_lines.count - table.bad_lines.where.size()) + " more\n";
+  std::cerr << msg << std::flush;
+}
+
+Schema describe(const FramePtr& root, const CsvSource& source) {
+  Checker check{source};
+  Schema schema;
+  if (root->level == Level::frame) {
+    schema.names = check.columns(*root);
+    for (const auto& name : schema.names) schema.dtypes.push_back(source.dtypes[source.column(name)]);
+  } else if (root->level == Level::row) {
+    schema.names.push_back(root->series_name);
+    schema.dtypes.push_back(check.dtype(*root));
+  } else {
+    throw InputError("internal: describe() takes a frame or a row series");
+  }
+  return schema;
+}
+
+std::optional<Table> compute_table(const FramePtr& root, Where where, std::size_t max_blocks, bool* all_blocks) {
+  Runtime& rt = Runtime::current();
+  Graph graph;
+  const TaskId final_id = lower_table(graph, root, rt.size(), max_blocks, all_blocks);
   graph.finalize();
   std::vector<Value> values = rt.compute(graph, std::span<const TaskId>(&final_id, 1), where);
   if (values.empty()) return std::nullopt;
   Table table = values[0].take<Table>();
-  if (rt.rank() == 0 && table.bad_lines.count) {
-    for (const auto& plan : plans)
-      if (plan.src->options.on_bad_lines == "warn") {
-        std::string msg = "rask: warning: read_csv skipped " + std::to_string(table.bad_lines.count) + " bad line" +
-                          (table.bad_lines.count == 1 ? "" : "s") + " (on_bad_lines=\"warn\"):\n";
-        for (const auto& w : table.bad_lines.where) msg += "  " + w + "\n";
-        if (table.bad_lines.count > table.bad_lines.where.size())
-          msg += "  ... and " + std::to_string(table.bad_lines.count - table.bad_lines.where.size()) + " more\n";
-        std::cerr << msg << std::flush;
-        break;
-      }
-  }
+  if (rt.rank() == 0) warn_bad_lines(root, table);
   return table;
 }
 

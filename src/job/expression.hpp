@@ -44,6 +44,10 @@ void register_collective(std::string name, CollectiveCall call);
 /// The call registered under `name`; throws std::runtime_error naming it if none.
 const CollectiveCall& collective_call(std::string_view name);
 
+/// dask.dataframe: expression records of kinds "frame" and "frame_map" and the collective
+/// calls "frame.to_hdf" and "frame.to_csv" (src/job/frame_binding.cpp). Local.
+void register_frame_kinds();
+
 /// Registers every kind and call the job runner knows. Called once per rank at start.
 void register_kinds();
 

@@ -1,0 +1,695 @@
+"""dask.dataframe's DataFrame, Series and Scalar under `rask run`, backed by rask's frames.
+
+Each object holds a rask frame expression (built by the `_rask_frame` module; no data)
+and what Dask knows without computing: columns and dtypes (from the files' headers and
+first rows, read once on rank 0), npartitions, and the graph layers Dask would have, for
+the reprs. A compute hands the expression to the job as an expression record: every
+rank lowers it into the same graph and rank 0 gets the pandas object.
+"""
+import ast
+import zlib
+
+import numpy as np
+import pandas as pd
+
+import _rask_frame as _f
+import rask as _rask_py
+
+# Dask's read_csv blocksize on machines with at least 640 MB of memory per core.
+DEFAULT_BLOCKSIZE = 64_000_000
+
+_DTYPES = {"float64": np.dtype("float64"), "int64": np.dtype("int64"), "bool": np.dtype("bool"),
+           "datetime64[ns]": np.dtype("datetime64[ns]"), "object": np.dtype("O")}
+
+
+class ColumnNotFound(KeyError):
+    """A column the files do not have: a KeyError (as Dask raises) whose message prints
+    as written, with rask's list of the columns and the fixes."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def _schema(expr):
+    """The [(column, dtype)] of a frame or row series; rask's check of the expression."""
+    try:
+        return _f.schema(expr)
+    except KeyError as e:
+        raise ColumnNotFound(*e.args) from None
+
+
+def _unsupported(owner, name):
+    return _rask_py.unsupported(f"{owner}.{name}")
+
+
+# ---- computing: expression records, and their tables as pandas objects ----
+
+def _record(expr, spec, max_blocks=2 ** 64 - 1):
+    """The Delayed whose value is `expr` computed and converted as `spec` says."""
+    payload = _f.payload(expr, repr(spec), max_blocks)
+    key = f"{spec['kind']}-{expr.token}-{zlib.crc32(f'{spec!r}{max_blocks}'.encode()):08x}"
+    return _rask_py.expression("frame", payload, key=key)
+
+
+def _column(raw, date=False):
+    name, dtype, values = raw
+    if dtype == "float64":
+        arr = np.asarray(values, dtype="float64")
+    elif dtype == "int64":
+        arr = np.asarray(values, dtype="int64")
+    elif dtype == "bool":
+        arr = np.asarray(values, dtype="int64").astype(bool)
+    elif dtype == "datetime64[ns]":
+        arr = np.asarray(values, dtype="int64").view("datetime64[ns]")
+        if date:
+            arr = pd.DatetimeIndex(arr).date
+    else:
+        arr = np.array(values, dtype=object)
+    return name if name != "" else None, arr
+
+
+def _index(raw, spec):
+    levels = raw["levels"]
+    dates = spec.get("date_keys", ())
+    if levels:
+        arrays, names = [], []
+        for i, level in enumerate(levels):
+            name, arr = _column(level, date=i in dates)
+            arrays.append(arr)
+            names.append(name)
+        return pd.MultiIndex.from_arrays(arrays, names=names)
+    name, arr = _column(raw["index"], date=0 in dates)
+    if spec["kind"] in ("frame", "series") and not spec.get("agg"):
+        return pd.Index(arr)  # row numbers: pandas' default index has no name
+    return pd.Index(arr, name=name)
+
+
+def _to_pandas(raw, spec_text):
+    """Called by the job's conversion task (rank 0, holding the GIL): the Table's
+    arrays as the pandas object Dask's compute gives."""
+    spec = ast.literal_eval(spec_text)
+    kind = spec["kind"]
+    if kind == "scalar":
+        _, arr = _column(raw["columns"][0])
+        if spec.get("int"):
+            return int(arr[0]) if len(arr) else 0
+        return arr[0] if len(arr) else np.float64("nan")
+    index = _index(raw, spec)
+    if kind == "frame":
+        data = {}
+        for c in raw["columns"]:
+            name, arr = _column(c, date=c[0] in spec.get("date_columns", ()))
+            data[name] = arr
+        out = pd.DataFrame(data, index=index, columns=[c[0] for c in raw["columns"]])
+    else:
+        name, arr = _column(raw["columns"][0], date=spec.get("date_values", False))
+        out = pd.Series(arr, index=index, name=spec.get("name", name))
+    if "head" in spec:
+        out = out.head(spec["head"])
+    return out
+
+
+def compute(*args, **kwargs):
+    return _rask_py.compute(*args, **kwargs)
+
+
+# ---- reprs, as Dask 2022.12 prints them ----
+
+def _plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _repr_index(npartitions):
+    return pd.Index([""] * (npartitions + 1), name=f"npartitions={npartitions}")
+
+
+def _repr_column(name, dtype, index):
+    return pd.Series([str(dtype)] + ["..."] * (len(index) - 1), index=index, name=name)
+
+
+class _Base:
+    """What frames, series and grouped results share: layers (for the reprs), compute."""
+    _layers = frozenset()
+    _dask_name = ""
+
+    def _delayed(self):
+        raise NotImplementedError
+
+    def __rask_delayed__(self):
+        return self._delayed()
+
+    def to_delayed(self, optimize_graph=True):
+        return [self._delayed()]
+
+    def compute(self, **kwargs):
+        return _rask_py.compute(self._delayed(), **kwargs)[0]
+
+    def persist(self, **kwargs):
+        # The result stays an expression: rask re-reads the files (they are the
+        # persisted data) rather than keeping partitions in memory between computes.
+        return self
+
+    def visualize(self, filename="mydask", format=None, **kwargs):
+        return _rask_py.visualize(self._delayed(), filename=filename, format=format)
+
+    def __dask_graph__(self):
+        return self._delayed().dask
+
+    def __dask_keys__(self):
+        return [self._delayed().key]
+
+    def __bool__(self):
+        raise TypeError(f"Trying to convert {self._dask_name} to a boolean value. Because Dask objects are lazily "
+                        "evaluated, they cannot be converted to a boolean value or used in boolean conditions like "
+                        "if statements. Try calling .compute() to force computation prior to converting to a "
+                        "boolean value or using in a conditional statement.")
+
+
+# ---- DataFrame ----
+
+class DataFrame(_Base):
+    """A lazy dataframe: rask's frame expression under Dask's names."""
+
+    def __init__(self, expr, layers, dask_name, date_columns=frozenset()):
+        self._expr = expr
+        self._layers = frozenset(layers)
+        self._dask_name = dask_name
+        self._schema = _schema(expr)
+        self._date_columns = frozenset(date_columns)
+
+    @property
+    def columns(self):
+        return pd.Index([name for name, _ in self._schema], dtype=object)
+
+    @property
+    def dtypes(self):
+        return pd.Series([self._dtype_of(n, d) for n, d in self._schema], index=self.columns, dtype=object)
+
+    def _dtype_of(self, name, dtype):
+        return _DTYPES["object"] if name in self._date_columns else _DTYPES[dtype]
+
+    @property
+    def _meta(self):
+        return pd.DataFrame({n: pd.Series([], dtype=self._dtype_of(n, d)) for n, d in self._schema})
+
+    @property
+    def npartitions(self):
+        return _f.npartitions(self._expr)
+
+    @property
+    def ndim(self):
+        return 2
+
+    def __repr__(self):
+        index = _repr_index(self.npartitions)
+        frame = pd.concat([_repr_column(n, self._dtype_of(n, d), index) for n, d in self._schema], axis=1)
+        data = frame.to_string(max_rows=5, show_dimensions=False)
+        return (f"Dask DataFrame Structure:\n{data}\n"
+                f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+
+    def _column(self, name):
+        expr = _f.column(self._expr, name)
+        s = Series(expr, self._layers | {f"getitem-{expr.token}"}, "getitem")
+        s._date = name in self._date_columns
+        return s
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in [n for n, _ in self.__dict__.get("_schema", ())]:
+            return self._column(name)
+        if hasattr(pd.DataFrame, name):
+            raise _unsupported("DataFrame", name)
+        raise AttributeError(f"'DataFrame' object has no attribute '{name}'")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | {n for n, _ in self._schema if n.isidentifier()})
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self._column(key)
+        if isinstance(key, (list, tuple, pd.Index)):
+            expr = _f.select(self._expr, [str(k) for k in key])
+            return DataFrame(expr, self._layers | {f"getitem-{expr.token}"}, "getitem", self._date_columns)
+        if isinstance(key, Series):
+            expr = _f.filter(self._expr, key._expr)
+            return DataFrame(expr, self._layers | key._layers | {f"getitem-{expr.token}"}, "getitem",
+                             self._date_columns)
+        raise _rask_py.unsupported(f"DataFrame[{type(key).__name__}]")
+
+    def __setitem__(self, key, value):
+        raise _unsupported("DataFrame", "__setitem__ (assigning a column)")
+
+    def groupby(self, by=None, **kwargs):
+        from .groupby import DataFrameGroupBy
+        for k in kwargs:
+            if k not in ("sort", "dropna") or (k == "sort" and kwargs[k] is False):
+                raise _unsupported("DataFrame.groupby", f"{k}={kwargs[k]!r}")
+        if isinstance(by, (str, Series)):
+            by = [by]
+        if not isinstance(by, (list, tuple)) or not by:
+            raise _rask_py.unsupported(f"DataFrame.groupby(by={type(by).__name__})")
+        keys = [self._column(k) if isinstance(k, str) else k for k in by]
+        for k in keys:
+            if not isinstance(k, Series):
+                raise _rask_py.unsupported(f"DataFrame.groupby(by={type(k).__name__})")
+        return DataFrameGroupBy(self, keys, by_names=all(isinstance(k, str) for k in by))
+
+    def __len__(self):
+        expr = _f.reduce(self._expr, "size")
+        n = _rask_py.compute(_record(expr, {"kind": "scalar", "int": True}))[0]
+        return 0 if n is None else n  # None: --dry-run, where nothing runs
+
+    def head(self, n=5, npartitions=1, compute=True):
+        if not compute:
+            raise _unsupported("DataFrame.head", "compute=False")
+        if npartitions == -1:
+            npartitions = 2 ** 64 - 1
+        spec = {"kind": "frame", "head": int(n), "date_columns": tuple(self._date_columns)}
+        return _rask_py.compute(_record(self._expr, spec, npartitions))[0]
+
+    def _delayed(self):
+        return _record(self._expr, {"kind": "frame", "date_columns": tuple(self._date_columns)})
+
+    def to_hdf(self, path_or_buf, key, mode="a", **kwargs):
+        """Collective: writes group `key` of `path_or_buf` in rask's frames layout (an
+        `index` dataset and one dataset per column)."""
+        if kwargs:
+            raise _unsupported("DataFrame.to_hdf", next(iter(kwargs)))
+        _write("to_hdf", self._expr, str(path_or_buf), key)
+
+    def to_csv(self, filename, single_file=False, index=True, **kwargs):
+        """Collective: one CSV file (single_file=True): a header, then the index (row
+        numbers 0..n-1 over all files) and the columns."""
+        if kwargs:
+            raise _unsupported("DataFrame.to_csv", next(iter(kwargs)))
+        if not single_file or not index:
+            raise _rask_py.unsupported("DataFrame.to_csv without single_file=True (or with index=False)")
+        _write("to_csv", self._expr, str(filename), "")
+        return [str(filename)]
+
+    def map_partitions(self, func, *args, meta=None, **kwargs):
+        """Calls func(partition, *args, **kwargs) on each block's rows as a pandas
+        DataFrame, in a task on the rank that read the block; compute concatenates the
+        results in block order on rank 0."""
+        return _Mapped(self, func, args, kwargs, meta)
+
+
+def _map_partition(raw, spec_text, function):
+    """A map_partitions task's body (the block's rank, holding the GIL)."""
+    import cloudpickle
+    func, args, kwargs = cloudpickle.loads(function)
+    return func(_to_pandas(raw, spec_text), *args, **kwargs)
+
+
+def _concat_partitions(parts):
+    """The map_partitions results in block order, as Dask's compute concatenates them."""
+    if parts and all(isinstance(p, (pd.DataFrame, pd.Series)) for p in parts):
+        return pd.concat(parts)
+    return pd.Series(parts)
+
+
+class _Mapped(_Base):
+    """df.map_partitions(func): computable (compute, dask.compute, head, passed to
+    delayed calls); further dataframe operations on it are not supported."""
+
+    def __init__(self, frame, func, args, kwargs, meta):
+        import cloudpickle
+        for a in list(args) + list(kwargs.values()):
+            if hasattr(type(a), "__rask_delayed__") or isinstance(a, _rask_py.Delayed):
+                raise _rask_py.unsupported("map_partitions with a dask collection or delayed argument")
+        self._frame = frame
+        if meta is None:
+            try:
+                meta = func(frame._meta, *args, **kwargs)
+            except Exception as e:
+                raise ValueError(f"map_partitions could not infer the result's columns by calling "
+                                 f"{_rask_py.funcname(func)} on an empty partition ({type(e).__name__}: {e}); "
+                                 "pass meta= (an empty pandas object like the result)") from e
+        self._meta = meta
+        self._function = cloudpickle.dumps((func, args, kwargs), protocol=5)
+        name = _rask_py.funcname(func)
+        self._dask_name = name
+        self._layers = frame._layers | {f"{name}-{id(self)}"}
+        spec = {"kind": "frame", "date_columns": tuple(frame._date_columns)}
+        self._record = _rask_py.expression("frame_map", _f.map_payload(frame._expr, repr(spec), self._function),
+                                           key=_rask_py._fresh(name))
+
+    def _delayed(self):
+        return self._record
+
+    @property
+    def npartitions(self):
+        return self._frame.npartitions
+
+    @property
+    def columns(self):
+        return getattr(self._meta, "columns", None)
+
+    @property
+    def dtypes(self):
+        return getattr(self._meta, "dtypes", None)
+
+    def head(self, n=5, **kwargs):
+        values = self.compute()
+        return None if values is None else values.head(n)
+
+    def __repr__(self):
+        index = _repr_index(self.npartitions)
+        if isinstance(self._meta, pd.DataFrame):
+            frame = pd.concat([_repr_column(n, d, index) for n, d in self._meta.dtypes.items()], axis=1)
+            data = frame.to_string(max_rows=5, show_dimensions=False)
+            return (f"Dask DataFrame Structure:\n{data}\n"
+                    f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+        meta = self._meta if isinstance(self._meta, pd.Series) else pd.Series(self._meta)
+        data = _repr_column(meta.name, meta.dtype, index).to_string(max_rows=5)
+        footer = f"Name: {meta.name}, dtype: {meta.dtype}" if meta.name is not None else f"dtype: {meta.dtype}"
+        return (f"Dask Series Structure:\n{data}\n{footer}\n"
+                f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise _rask_py.unsupported(f"map_partitions(...).{name}")
+
+
+def _write(what, expr, path, key):
+    _rask_py.collective("frame." + what, _f.write_payload(expr, path, key))
+
+
+# ---- Series ----
+
+_BINARY = {"__add__": ("+", "add"), "__sub__": ("-", "sub"), "__mul__": ("*", "mul"),
+           "__truediv__": ("/", "truediv"), "__gt__": (">", "gt"), "__ge__": (">=", "ge"),
+           "__lt__": ("<", "lt"), "__le__": ("<=", "le"), "__eq__": ("==", "eq"), "__ne__": ("!=", "ne"),
+           "__and__": ("&", "and_"), "__or__": ("|", "or_")}
+_REFLECTED = {"__radd__": ("+", "add"), "__rsub__": ("-", "sub"), "__rmul__": ("*", "mul"),
+              "__rtruediv__": ("/", "truediv"), "__rand__": ("&", "and_"), "__ror__": ("|", "or_")}
+_FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+
+# Layers Dask's graph adds for an aggregation: (layers, name of the last one).
+_GROUPBY_LAYERS = {"sum": (3, "series-groupby-sum-agg"), "mean": (6, "truediv"),
+                   "min": (3, "series-groupby-min-agg"), "max": (3, "series-groupby-max-agg"),
+                   "count": (3, "series-groupby-count-agg"), "std": (5, "sqrt"), "var": (4, "getitem"),
+                   "first": (3, "series-groupby-first-agg"), "last": (3, "series-groupby-last-agg"),
+                   "size": (2, "dataframe-groupby-size-agg")}
+_REDUCE_LAYERS = {"sum": 2, "mean": 5, "min": 2, "max": 2, "count": 2, "std": 5, "var": 4}
+
+
+def _binary_dtype(op, a, b):
+    if op in (">", ">=", "<", "<=", "==", "!=", "&", "|"):
+        return "bool"
+    if op == "-" and a == b == "datetime64[ns]":
+        return "int64"
+    if op != "/" and a in ("int64", "bool") and b in ("int64", "bool"):
+        return "int64"
+    return "float64"
+
+
+class Series(_Base):
+    """A lazy series: a column of a frame, something derived from columns, or a groupby
+    result (indexed by its keys, one partition)."""
+    _date = False  # values are dt.date: datetime.date objects once computed
+
+    def __init__(self, expr, layers, dask_name, dtype=None, agg_spec=None):
+        self._expr = expr
+        self._layers = frozenset(layers)
+        self._dask_name = dask_name
+        self._agg_spec = agg_spec or {}
+        # A row series' type comes from rask's own check (which also rejects a bad
+        # operand here, at the script's line); a groupby result's from the aggregation.
+        self._dtype = dtype if expr.level == "agg" else _schema(expr)[0][1]
+
+    @property
+    def name(self):
+        return self._expr.name if self._expr.name != "" else None
+
+    @property
+    def dtype(self):
+        return _DTYPES["object"] if self._date else _DTYPES[self._dtype]
+
+    @property
+    def _meta(self):
+        return pd.Series([], dtype=self.dtype, name=self.name)
+
+    @property
+    def npartitions(self):
+        return 1 if self._expr.level == "agg" else _f.npartitions(self._expr)
+
+    @property
+    def ndim(self):
+        return 1
+
+    @property
+    def dt(self):
+        return _DatetimeAccessor(self)
+
+    def __repr__(self):
+        index = _repr_index(self.npartitions)
+        data = _repr_column(self.name, self.dtype, index).to_string(max_rows=5)
+        footer = f"Name: {self.name}, dtype: {self.dtype}" if self.name is not None else f"dtype: {self.dtype}"
+        return (f"Dask Series Structure:\n{data}\n{footer}\n"
+                f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if hasattr(pd.Series, name):
+            raise _unsupported("Series", name)
+        raise AttributeError(f"'Series' object has no attribute '{name}'")
+
+    def _binary(self, op, name, other, reflected=False):
+        if isinstance(other, Series):
+            a, b = (other, self) if reflected else (self, other)
+            expr = _f.binary(op, a._expr, b._expr)
+            layers = self._layers | other._layers
+            dtype = _binary_dtype(op, a._dtype, b._dtype)
+            spec = a._agg_spec or b._agg_spec
+        elif isinstance(other, (int, float, np.integer, np.floating)) and not isinstance(other, bool):
+            expr = _f.binary(op, float(other), self._expr) if reflected else _f.binary(op, self._expr, float(other))
+            layers = self._layers
+            dtype = _binary_dtype(op, "float64", self._dtype)  # rask computes with scalars in float64
+            spec = self._agg_spec
+        elif isinstance(other, Scalar):
+            raise _rask_py.unsupported("arithmetic of a Series with a dd.Scalar (compute the scalar first, "
+                                       "e.g. s - s.mean().compute())")
+        else:
+            return NotImplemented
+        return Series(expr, layers | {f"{name}-{expr.token}"}, name, dtype, spec)
+
+    def __neg__(self):
+        expr = _f.unary("-", self._expr)
+        return Series(expr, self._layers | {f"neg-{expr.token}"}, "neg",
+                      "int64" if self._dtype == "bool" else self._dtype, self._agg_spec)
+
+    def __invert__(self):
+        expr = _f.unary("~", self._expr)
+        return Series(expr, self._layers | {f"invert-{expr.token}"}, "invert", "bool", self._agg_spec)
+
+    def _reduce(self, agg):
+        expr = _f.reduce(self._expr, agg)
+        dtype = "int64" if agg == "count" else "float64"
+        return Scalar(expr, self._layers | {f"{agg}-{i}-{expr.token}" for i in range(_REDUCE_LAYERS[agg])}, dtype)
+
+    def sum(self, **kwargs):
+        return self._reduce("sum")
+
+    def mean(self, **kwargs):
+        return self._reduce("mean")
+
+    def min(self, **kwargs):
+        return self._reduce("min")
+
+    def max(self, **kwargs):
+        return self._reduce("max")
+
+    def count(self, **kwargs):
+        return self._reduce("count")
+
+    def std(self, ddof=1, **kwargs):
+        if ddof != 1:
+            raise _unsupported("Series.std", f"ddof={ddof}")
+        return self._reduce("std")
+
+    def var(self, ddof=1, **kwargs):
+        if ddof != 1:
+            raise _unsupported("Series.var", f"ddof={ddof}")
+        return self._reduce("var")
+
+    def value_counts(self, **kwargs):
+        if kwargs:
+            raise _unsupported("Series.value_counts", next(iter(kwargs)))
+        expr = _f.value_counts(self._expr)
+        return Series(expr, self._layers | {f"value-counts-{i}-{expr.token}" for i in range(2)}, "value-counts-agg",
+                      "int64", {"agg": True, "value_counts": True, "date_keys": (0,) if self._date else ()})
+
+    def _spec(self):
+        spec = {"kind": "series", "name": self.name}
+        spec.update(self._agg_spec)
+        if self._date and self._expr.level != "agg":
+            spec["date_values"] = True
+        return spec
+
+    def _delayed(self):
+        return _record(self._expr, self._spec())
+
+    def head(self, n=5, npartitions=1, compute=True):
+        if not compute:
+            raise _unsupported("Series.head", "compute=False")
+        spec = dict(self._spec(), head=int(n))
+        blocks = 2 ** 64 - 1 if npartitions == -1 or self._expr.level == "agg" else npartitions
+        return _rask_py.compute(_record(self._expr, spec, blocks))[0]
+
+    def __len__(self):
+        values = self.compute()
+        return 0 if values is None else len(values)  # None: --dry-run
+
+    def to_hdf(self, path_or_buf, key, mode="a", **kwargs):
+        """Collective: writes group `key` (datasets `index` and `values`) of `path_or_buf`."""
+        if kwargs:
+            raise _unsupported("Series.to_hdf", next(iter(kwargs)))
+        _write("to_hdf", self._expr, str(path_or_buf), key)
+
+    def to_csv(self, filename, single_file=False, **kwargs):
+        """Collective: one CSV file (single_file=True) of `index,name` lines."""
+        if kwargs:
+            raise _unsupported("Series.to_csv", next(iter(kwargs)))
+        if not single_file:
+            raise _rask_py.unsupported("Series.to_csv without single_file=True")
+        _write("to_csv", self._expr, str(filename), "")
+        return [str(filename)]
+
+
+def _binary_method(dunder, op, name, reflected):
+    def method(self, other):
+        return self._binary(op, name, other, reflected)
+    method.__name__ = dunder
+    return method
+
+
+for _dunder, (_op, _name) in _BINARY.items():
+    setattr(Series, _dunder, _binary_method(_dunder, _op, _name, False))
+for _dunder, (_op, _name) in _REFLECTED.items():
+    setattr(Series, _dunder, _binary_method(_dunder, _op, _name, True))
+Series.__hash__ = object.__hash__
+
+
+class _DatetimeAccessor:
+    """Series.dt: the timestamp fields, as pandas' names."""
+    _FIELDS = ("year", "month", "day", "hour", "minute", "second", "dayofweek", "weekday")
+
+    def __init__(self, series):
+        self._series = series
+
+    def _field(self, field, dask_field, dtype):
+        s = self._series
+        expr = _f.dt(s._expr, field)
+        out = Series(expr, s._layers | {f"dt-{dask_field}-{expr.token}"}, f"dt-{dask_field}", dtype)
+        return out
+
+    def __getattr__(self, name):
+        if name in self._FIELDS:
+            return self._field("dayofweek" if name == "weekday" else name, name, "int64")
+        if name == "date":
+            out = self._field("floor_D", "date", "datetime64[ns]")
+            out._date = True
+            return out
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise _unsupported("Series.dt", name)
+
+    def normalize(self):
+        return self._field("floor_D", "normalize", "datetime64[ns]")
+
+    def floor(self, freq):
+        return self._field(f"floor_{freq}", "floor", "datetime64[ns]")
+
+
+# ---- Scalar ----
+
+class Scalar(_Base):
+    """A lazy number: a whole-column reduction."""
+
+    def __init__(self, expr, layers, dtype):
+        self._expr = expr
+        self._layers = frozenset(layers)
+        self._dtype = dtype
+        self._dask_name = "series"
+
+    @property
+    def dtype(self):
+        return _DTYPES[self._dtype]
+
+    def __repr__(self):
+        return f"dd.Scalar<series-..., dtype={self._dtype}>"
+
+    def _delayed(self):
+        return _record(self._expr, {"kind": "scalar", "int": self._dtype == "int64"})
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise _unsupported("Scalar", name)
+
+
+def _scalar_operator(dunder):
+    def method(self, *other):
+        raise _rask_py.unsupported(f"dd.Scalar.{dunder} (compute the scalar first: .compute())")
+    method.__name__ = dunder
+    return method
+
+
+for _dunder in list(_BINARY) + list(_REFLECTED) + ["__neg__", "__abs__"]:
+    setattr(Scalar, _dunder, _scalar_operator(_dunder))
+
+
+# ---- read_csv ----
+
+_READ_CSV_KEYWORDS = ("parse_dates", "usecols", "dtype", "sep", "header", "names", "blocksize", "on_bad_lines")
+
+
+def _names(value, what):
+    if isinstance(value, str):
+        return [value]
+    try:
+        return [str(v) for v in value]
+    except TypeError:
+        raise _rask_py.unsupported(f"read_csv({what}={value!r})") from None
+
+
+def read_csv(urlpath, blocksize="default", **kwargs):
+    """Lazy, as Dask's: reads the files' headers and first rows (rank 0) for the columns
+    and dtypes; the data is read by the job at compute."""
+    options = {}
+    for k, v in kwargs.items():
+        if k not in _READ_CSV_KEYWORDS:
+            raise _rask_py.unsupported(f"dask.dataframe.read_csv keyword {k}=")
+        if k in ("parse_dates", "usecols", "names"):
+            if v is None or v is False:
+                continue
+            options[k] = _names(v, k)
+        elif k == "dtype":
+            if v is None:
+                continue
+            if not isinstance(v, dict):
+                raise _rask_py.unsupported("read_csv(dtype=<not a dict>)")
+            options[k] = {str(c): np.dtype(t).name if not isinstance(t, str) else t for c, t in v.items()}
+            options[k] = {c: ("string" if t in ("object", "O", "str") else t) for c, t in options[k].items()}
+        elif k == "header":
+            if v == "infer" or v == 0:
+                continue
+            if v is None:
+                options[k] = -1
+            else:
+                raise _rask_py.unsupported(f"read_csv(header={v!r})")
+        else:
+            options[k] = v
+    if "names" in options and "header" not in kwargs:
+        options["header"] = -1  # pandas: names= without header= means no header line
+    if blocksize == "default":
+        blocksize = DEFAULT_BLOCKSIZE
+    options["blocksize"] = 0 if blocksize is None else int(blocksize)
+    paths = [str(urlpath)] if isinstance(urlpath, (str, bytes)) or hasattr(urlpath, "__fspath__") \
+        else [str(p) for p in urlpath]
+    expr = _f.read_csv(paths, options)
+    return DataFrame(expr, {f"read-csv-{expr.token}"}, "read-csv")
