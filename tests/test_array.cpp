@@ -395,6 +395,70 @@ TEST(Linalg, TsqrAndSvdAreAccurate) {
   }
 }
 
+// x = Q diag(sv) V with sv from 1 down to 1/cond (geometric) and Q, V orthonormal: the
+// singular values are known whatever the method. Q and V come from Householder-grade
+// QRs of normal matrices (cond ~ 1), so they are orthonormal to ~1e-15.
+Array known_singular_values(std::int64_t rows, std::int64_t cols, std::int64_t chunk, double cond) {
+  Array q = rask::linalg::qr(rask::random::normal(0, 1, {rows, cols}, {chunk, cols}, 5)).q;
+  Array v = rask::linalg::qr(rask::random::normal(0, 1, {cols, cols}, {cols, cols}, 6)).q;
+  Array sv = rask::exp(rask::arange(cols, cols) * (-std::log(cond) / static_cast<double>(cols - 1)));
+  return (q * sv).dot(v.T()).persist();
+}
+
+void expect_accurate_svd(const Array& a, double cond) {
+  const std::int64_t cols = a.shape()[1];
+  Matrix A = gather(a);
+  Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+  // s alone (the cheapest accurate method for s) and u, s, v together.
+  Eigen::VectorXd alone = gather(rask::linalg::svd(a).s).row(0).transpose();
+  auto [u, s, v] = rask::linalg::svd(a);
+  auto usv = rask::compute({u, s, v}, Where::all);
+  Matrix U = usv[0].matrix(), V = usv[2].matrix();
+  Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+  for (std::int64_t k = 0; k < cols; ++k) {
+    EXPECT_NEAR(alone(k), reference.singularValues()(k), 1e-12 * reference.singularValues()(0)) << k;
+    EXPECT_NEAR(S(k), reference.singularValues()(k), 1e-12 * reference.singularValues()(0)) << k;
+    EXPECT_NEAR(S(k), std::pow(cond, -static_cast<double>(k) / static_cast<double>(cols - 1)), 1e-12) << k;
+  }
+  EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+  EXPECT_LE((U.transpose() * U - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  EXPECT_LE((V * V.transpose() - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  auto [q, r] = rask::linalg::qr(a);
+  auto qr = rask::compute({q, r}, Where::all);
+  Matrix Q = qr[0].matrix(), R = qr[1].matrix();
+  EXPECT_LE((Q * R - A).norm() / A.norm(), 1e-12);
+  EXPECT_LE((Q.transpose() * Q - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  EXPECT_LE(R.triangularView<Eigen::StrictlyLower>().toDenseMatrix().norm(), 0.0);
+}
+
+TEST(Linalg, EveryMethodIsAccurateAtItsCondition) {
+  // cond 10: CholeskyQR for s, CholeskyQR2 for u and Q; 1e5: CholeskyQR2 for all;
+  // 1e9: the Gram (cond 1e18) is not numerically positive definite, so only the
+  // Householder fallback can give these results.
+  for (double cond : {10.0, 1e5, 1e9}) {
+    SCOPED_TRACE("cond " + std::to_string(cond));
+    expect_accurate_svd(known_singular_values(1200, 24, 100, cond), cond);
+  }
+}
+
+TEST(Linalg, RandomInputIsFusedWithItsGram) {
+  // A random x (and a rechunk of one, and chunks short of the width, rechunked) is made
+  // again tile by tile in the Gram tasks: the same numbers as the chunks gathered.
+  for (auto [rows, cols, chunk] : {std::tuple{2000, 30, 250}, std::tuple{700, 40, 30}, std::tuple{64, 64, 64}}) {
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) + " in " + std::to_string(chunk));
+    Array x = rask::random::random({rows, cols}, {chunk, cols}, 11);
+    Matrix A = gather(x);
+    Eigen::BDCSVD<Eigen::MatrixXd> reference(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    auto [u, s, v] = rask::linalg::svd(x);
+    auto usv = rask::compute({u, s, v}, Where::all);
+    Matrix U = usv[0].matrix(), V = usv[2].matrix();
+    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+    for (int k = 0; k < cols; ++k) EXPECT_NEAR(S(k), reference.singularValues()(k), 1e-12 * S(0));
+    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+    EXPECT_LE((U.transpose() * U - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  }
+}
+
 TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
   // dask raises on svd(x.dot(x.T)); rask hands the block-cyclic chunks to PDGESVD.
   Array x = rask::random::random({90, 40}, {20, 20}, 4);

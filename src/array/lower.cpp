@@ -5,8 +5,6 @@
 
 #include <cblas.h>
 
-#include <Random123/philox.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -734,52 +732,20 @@ TaskId Lowering::dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Random chunks: element (r, c) of the whole array takes its numbers from Philox4x64 at
-// counter (flat index / 4 (or / 2 for normals), kind), key (seed, kind), so they do not
-// depend on the chunking, the ranks or the threads.
+// Random chunks: the numbers come from RandomFill (src/random), keyed by global element
+// index, so they do not depend on the chunking, the ranks or the threads.
 TaskId Lowering::random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
   const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
   const std::int64_t row0 = offsets(n->row_chunks)[bi], col0 = offsets(n->col_chunks)[bj];
-  const std::int64_t width = n->cols;
-  const auto kind = static_cast<RandomKind>(n->sub);
-  const std::uint64_t seed = static_cast<std::uint64_t>(n->ints[0]);
-  const double p0 = n->reals[0], p1 = n->reals[1];
   static const char* names[] = {"random_sample", "normal", "randint"};
   return add(
       names[n->sub], chunk_token(*n, bi, bj), {},
-      [=](const Inputs&) {
+      [=, fill = RandomFill(*n)](const Inputs&) {
         Block out{rows, cols, std::vector<double>(rows * cols)};
-        r123::Philox4x64 philox;
-        const r123::Philox4x64::key_type key = {{seed, static_cast<std::uint64_t>(kind)}};
-        const int per_call = kind == RandomKind::normal ? 2 : 4;
-        const double range = p1 - p0;
-        for (std::int64_t r = 0; r < rows; ++r) {
-          double* dst = out.data.data() + r * cols;
-          std::uint64_t index = static_cast<std::uint64_t>((row0 + r) * width + col0);
-          const std::uint64_t end = index + static_cast<std::uint64_t>(cols);
-          while (index < end) {
-            const std::uint64_t block = index / per_call;
-            const r123::Philox4x64::ctr_type ctr = {{block, 0, 0, 0}};
-            const auto bits = philox(ctr, key);
-            for (std::uint64_t lane = index % per_call; lane < static_cast<std::uint64_t>(per_call) && index < end;
-                 ++lane, ++index) {
-              if (kind == RandomKind::uniform) {
-                *dst++ = p0 + range * (static_cast<double>(bits.v[lane] >> 11) * 0x1.0p-53);
-              } else if (kind == RandomKind::randint) {
-                const auto span = static_cast<unsigned __int128>(static_cast<std::uint64_t>(range));
-                *dst++ = p0 + static_cast<double>(static_cast<std::uint64_t>((bits.v[lane] * span) >> 64));
-              } else {
-                // Box-Muller on the lane pair; u1 in (0, 1] keeps the log finite.
-                const double u1 = (static_cast<double>(bits.v[2 * lane] >> 11) + 1.0) * 0x1.0p-53;
-                const double u2 = static_cast<double>(bits.v[2 * lane + 1] >> 11) * 0x1.0p-53;
-                *dst++ = p0 + p1 * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-              }
-            }
-          }
-        }
+        fill(row0, col0, rows, cols, out.data.data());
         return out;
       },
-      owner(*n, bi, bj), static_cast<double>(rows * cols) * 4e-9, 8.0 * rows * cols);
+      owner(*n, bi, bj), static_cast<double>(rows * cols) * 2e-9, 8.0 * rows * cols);
 }
 
 // ---------------------------------------------------------------------------------------
