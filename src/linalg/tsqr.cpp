@@ -175,8 +175,9 @@ Method choose(double cond, bool s_only) {
   return Method::householder;  // also when cond is NaN or +inf (Cholesky failed)
 }
 
-// The R1 bundle: [R1 (n*n, column-major, upper), cond(R1)] in an n x n Block.
+// The R1 bundle: [R1 (n*n, column-major, upper), cond(R1), s(R1) (n)] in an n x n Block.
 double cond_of(const Block& r1) { return r1.data[r1.rows * r1.cols]; }
+const double* singular_values_of(const Block& r1) { return r1.data.data() + r1.rows * r1.cols + 1; }
 
 bool empty(const Block& b) { return b.data.empty(); }
 Block nothing() { return Block{0, 0, {}}; }
@@ -212,6 +213,15 @@ RowSource row_source(Lowering& low, const ArrayNodePtr& x, std::int64_t i, std::
     deps.push_back(low.chunk(x, i, 0));
   }
   return src;
+}
+
+// Where a leaf over chunk i runs: with its chunk, or, when the rows are made again, on
+// ranks in contiguous runs of chunks, so that the fixed pairwise tree above the leaves
+// stays on one rank until its last log2(ranks) levels (the chunks themselves are
+// block-cyclic: neighbours on different ranks would send every first-level Gram).
+int leaf_owner(const Lowering& low, const ArrayNodePtr& x, std::int64_t i, const RowSource& src) {
+  if (!src.fill) return low.owner(*x, i, 0);
+  return static_cast<int>(i * low.nranks() / x->row_blocks());
 }
 
 // Calls f(tile, t) for consecutive tiles of at most kTileRows rows, row-major t x cols,
@@ -310,6 +320,7 @@ TaskId first_pass(Lowering& low, const ArrayNodePtr& x) {
     std::vector<TaskId> deps;
     RowSource src = row_source(low, x, i, deps);
     const std::int64_t m = src.rows;
+    const int owner = leaf_owner(low, x, i, src);
     leaves.push_back(low.add(
         "gram", role(*x, 30, 0, i), std::move(deps),
         [src = std::move(src)](const Inputs& in) {
@@ -322,19 +333,20 @@ TaskId first_pass(Lowering& low, const ArrayNodePtr& x) {
           }
           return g;
         },
-        low.owner(*x, i, 0), 1.0 * m * n * n / 4e10, 8.0 * n * n));
+        owner, 1.0 * m * n * n / 4e10, 8.0 * n * n));
   }
   const TaskId gram = gram_tree(low, x, 30, std::move(leaves));
   return low.add(
       "cholqr-r1", role(*x, 31), {gram},
       [n](const Inputs& in) {
         Block r1{n, n, in.get<Block>(0).data};
-        r1.data.resize(n * n + 1);
+        r1.data.resize(n * n + 1 + n, 0.0);
         double cond = std::numeric_limits<double>::infinity();
         if (cholesky(r1.data, n)) {
           const std::vector<double> s =
               singular_values(std::vector<double>(r1.data.begin(), r1.data.begin() + n * n), n);
           cond = s[0] / s[n - 1];  // +inf for a zero s, NaN for NaN: both fail every test
+          std::copy(s.begin(), s.end(), r1.data.begin() + n * n + 1);
         }
         r1.data[n * n] = cond;
         return r1;
@@ -352,6 +364,7 @@ TaskId second_pass(Lowering& low, const ArrayNodePtr& x, TaskId r1, bool s_only)
   for (std::int64_t i = 0; i < x->row_blocks(); ++i) {
     std::vector<TaskId> deps{r1};
     RowSource src = row_source(low, x, i, deps);
+    const int owner = leaf_owner(low, x, i, src);
     leaves.push_back(low.add(
         "gram2", role(*x, what, 0, i), std::move(deps),
         [src = std::move(src), s_only](const Inputs& in) {
@@ -365,7 +378,7 @@ TaskId second_pass(Lowering& low, const ArrayNodePtr& x, TaskId r1, bool s_only)
           });
           return g;
         },
-        low.owner(*x, i, 0), 1e-6, 8.0 * n * n));
+        owner, 1e-6, 8.0 * n * n));
   }
   const TaskId gram = gram_tree(low, x, what, std::move(leaves));
   return low.add(
@@ -407,6 +420,7 @@ Tree up(Lowering& low, const ArrayNodePtr& x, TaskId r1) {
     const std::int64_t m = x->row_chunks[i];
     std::vector<TaskId> deps{r1};
     RowSource src = row_source(low, x, i, deps);
+    const int owner = leaf_owner(low, x, i, src);
     const TaskId f = low.add(
         "tsqr-leaf", role(*x, 1, 0, i), std::move(deps),
         [m, n, src = std::move(src)](const Inputs& in) {
@@ -419,7 +433,7 @@ Tree up(Lowering& low, const ArrayNodePtr& x, TaskId r1) {
           });
           return householder(m, n, std::move(a));
         },
-        low.owner(*x, i, 0), 1e-6, 8.0 * n * n);
+        owner, 1e-6, 8.0 * n * n);
     t.packed[0].push_back(f);
     t.r[0].push_back(low.add(
         "tsqr-r", role(*x, 2, 0, i), {f},
@@ -654,10 +668,18 @@ TaskId lower_linalg_chunk(Lowering& low, const ArrayNodePtr& n, std::int64_t bi,
           low.owner(*n, 0, 0), 1e-5, 8.0 * cols * cols);
     }
     case LinalgPart::svd_s: {
-      // Values only, from the R of the cheapest accurate method for s alone.
+      // Values only, from the R of the cheapest accurate method for s alone; CholeskyQR's
+      // are those of R1, computed already for its condition number.
       return low.add(
-          "svd-s", chunk_token(*n, 0, 0), {final_r(low, x, true)},
-          [cols](const Inputs& in) { return Block{1, cols, singular_values(in.get<Block>(0).data, cols)}; },
+          "svd-s", chunk_token(*n, 0, 0), {first_pass(low, x), final_r(low, x, true)},
+          [cols](const Inputs& in) {
+            const Block& r1 = in.get<Block>(0);
+            if (choose(cond_of(r1), true) == Method::cholesky_qr) {
+              const double* s = singular_values_of(r1);
+              return Block{1, cols, std::vector<double>(s, s + cols)};
+            }
+            return Block{1, cols, singular_values(in.get<Block>(1).data, cols)};
+          },
           low.owner(*n, 0, 0), 4.0 * cols * cols * cols / 1e10, 8.0 * cols);
     }
     case LinalgPart::svd_v: {
