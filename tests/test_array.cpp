@@ -287,6 +287,33 @@ TEST(Array, PersistKeepsChunksAndIsReused) {
   EXPECT_EQ(gather(back), 2 * X);
 }
 
+TEST(Array, SumsOfTransposedTermsAgainstLoops) {
+  // (x + x.T).sum(axis) and kin sum each chunk along both axes in one pass; the result
+  // must be the naive loop's, for persisted and computed terms, uneven chunks, each axis,
+  // keepdims, and a difference (signs).
+  Array x = rask::random::random({50, 50}, {20, 20}, 8);
+  Array y = rask::random::normal(0, 1, {50, 50}, {20, 20}, 9);
+  Array p = x.persist();
+  Matrix X = gather(x), Y = gather(y);
+  auto naive = [](const Matrix& m, int axis) {
+    Matrix out = axis == 0 ? Matrix(1, m.cols()) : Matrix(1, m.rows());
+    for (Eigen::Index k = 0; k < out.cols(); ++k) {
+      double total = 0;
+      for (Eigen::Index e = 0; e < (axis == 0 ? m.rows() : m.cols()); ++e) total += axis == 0 ? m(e, k) : m(k, e);
+      out(0, k) = total;
+    }
+    return out;
+  };
+  for (int axis : {0, 1}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    expect_close(gather((p + p.T()).sum(axis)), naive(X + X.transpose(), axis));
+    expect_close(gather((x + x.T()).sum(axis)), naive(X + X.transpose(), axis));
+    expect_close(gather((p - y.T() + y).sum(axis)), naive(X - Y.transpose() + Y, axis));
+    expect_close(gather((y.T() - p).sum(axis, true)).reshaped<Eigen::RowMajor>(1, 50),
+                 naive(Y.transpose() - X, axis));
+  }
+}
+
 TEST(Array, VisualizeDrawsTheChunkGraph) {
   Array x = rask::random::randint(1, 10, {15, 15}, {5, 5}, 42);
   const std::string path = "array_visualize_" + std::to_string(rask::Runtime::current().size()) + ".dot";

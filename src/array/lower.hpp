@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +57,7 @@ class Lowering {
  private:
   TaskId fused(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+  std::optional<TaskId> linear_sum(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId rechunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
