@@ -10,7 +10,9 @@
    NumPy's LAPACK SVD of the same product.
 4. x.persist() for random x N x N in chunks of 1000, then (x + x.T).sum(axis=0) alone:
    GB/s of x read against a STREAM-like read of the same bytes in the same run.
-Medians of several runs; the machine is shared, so read the ratios."""
+Medians of several runs; the machine is shared, so read the ratios (and, for the SVDs,
+the CPU seconds of all ranks: divided by the 2 cores, the time the run would take alone).
+The load average is printed before each case."""
 import argparse
 import json
 import os
@@ -35,6 +37,10 @@ def rask(build, ranks, threads, *args):
     return rows
 
 
+def load():
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
 def median(rows, key):
     return statistics.median(float(r[key]) for r in rows)
 
@@ -55,7 +61,7 @@ def main():
     build = os.path.abspath(args.build)
     results = {}
 
-    print("(x.dot(x.T + 1) - x.mean()).std(), x 4000 x 4000 in chunks of 500", flush=True)
+    print(f"(x.dot(x.T + 1) - x.mean()).std(), x 4000 x 4000 in chunks of 500 [{load()}]", flush=True)
     peer = dask("std", "--repetitions", 2)
     results["std"] = {"dask": peer}
     for ranks, threads in ((2, 1), (1, 2)):
@@ -67,15 +73,17 @@ def main():
 
     cases = [(200000, 500, 500)] + ([(1000000, 500, 10000)] if args.big else [])
     for rows_, cols, chunk in cases:
-        print(f"s of svd(x), x {rows_:,} x {cols} in chunks of ({chunk}, {cols})", flush=True)
+        print(f"s of svd(x), x {rows_:,} x {cols} in chunks of ({chunk}, {cols}) [{load()}]", flush=True)
         peer = dask("svd", "--rows", rows_, "--cols", cols, "--chunk", chunk, "--repetitions", 1)
         for ranks, threads in ((2, 1), (1, 2)):
             rows = rask(build, ranks, threads, "svd", rows_, cols, chunk, args.repetitions)
             t = median(rows, "seconds")
             rss = max(float(r["peak_rss_mb_all_ranks"]) for r in rows)
+            cpu = median(rows, "cpu_seconds")
             results[f"svd {rows_}x{cols}/{chunk} rask {ranks}x{threads}"] = {"seconds": t, "peak_rss_mb": rss,
-                                                                            "dask": peer}
-            print(f"  rask {ranks} rank(s) x {threads} thread(s): {t:.2f} s, peak RSS of all ranks {rss:.0f} MB | "
+                                                                            "cpu_seconds": cpu, "dask": peer}
+            print(f"  rask {ranks} rank(s) x {threads} thread(s): {t:.2f} s (CPU {cpu:.2f} s, all ranks), "
+                  f"peak RSS of all ranks {rss:.0f} MB | "
                   f"Dask threads: {peer['seconds']:.2f} s | rask {peer['seconds'] / t:.1f}x faster", flush=True)
 
     print("svd(x.dot(x.T)), x 4000 x 500, chunks of 500 (ScaLAPACK PDGESVD on the 4000 x 4000 product)", flush=True)
@@ -93,7 +101,7 @@ def main():
     print(f"  Dask: {peer['dask']}", flush=True)
 
     n = args.persist_n
-    print(f"x.persist(), x {n} x {n} in chunks of 1000; then (x + x.T).sum(axis=0) alone", flush=True)
+    print(f"x.persist(), x {n} x {n} in chunks of 1000; then (x + x.T).sum(axis=0) alone [{load()}]", flush=True)
     peer = dask("persist", "--n", n, "--chunk", 1000, "--repetitions", 2)
     results["persist"] = {"dask": peer}
     for ranks, threads in ((2, 1), (1, 2)):
