@@ -486,6 +486,21 @@ TEST(Linalg, RandomInputIsFusedWithItsGram) {
   }
 }
 
+TEST(Linalg, NanInputIsAnErrorOnEveryRank) {
+  // NaN sends the first pass to Householder (NaN propagates through QR, as NumPy's),
+  // and the SVD of a NaN R is an error on every rank (NumPy raises too), never a hang.
+  Array bad = rask::log(rask::random::random({400, 20}, {100, 20}, 4) - 2);
+  const std::string message = error_of([&] { (void)rask::linalg::svd(bad).s.compute(); });
+  EXPECT_NE(message.find("svd: the input holds NaN or Inf, so its SVD is undefined (NumPy raises LinAlgError "
+                         "too); remove or replace them"),
+            std::string::npos)
+      << message;
+  const std::string for_u = error_of([&] { (void)rask::compute({rask::linalg::svd(bad).u}); });
+  EXPECT_NE(for_u.find("svd: the input holds NaN or Inf"), std::string::npos) << for_u;
+  Matrix q = gather(rask::linalg::qr(bad).q);
+  EXPECT_TRUE(q.array().isNaN().all());
+}
+
 TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
   // dask raises on svd(x.dot(x.T)); rask hands the block-cyclic chunks to PDGESVD.
   Array x = rask::random::random({90, 40}, {20, 20}, 4);

@@ -24,6 +24,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -294,8 +295,16 @@ bool cholesky(std::vector<double>& g, std::int64_t n) {
   return info == 0;
 }
 
+// LAPACK's SVD refuses NaN and Inf (as NumPy's svd raises); say so plainly.
+void check_finite(const std::vector<double>& a) {
+  if (!std::all_of(a.begin(), a.end(), [](double v) { return std::isfinite(v); }))
+    throw Error("svd: the input holds NaN or Inf, so its SVD is undefined (NumPy raises LinAlgError too); "
+                "remove or replace them (e.g. where(isfinite(x), x, 0)) before calling svd");
+}
+
 // Singular values of a column-major n x n matrix (descending); throws if dgesdd fails.
 std::vector<double> singular_values(std::vector<double> a, std::int64_t n) {
+  check_finite(a);
   const int ni = static_cast<int>(n);
   std::vector<double> s(n);
   std::vector<int> iwork(8 * n);
@@ -342,7 +351,11 @@ TaskId first_pass(Lowering& low, const ArrayNodePtr& x) {
         Block r1{n, n, in.get<Block>(0).data};
         r1.data.resize(n * n + 1 + n, 0.0);
         double cond = std::numeric_limits<double>::infinity();
-        if (cholesky(r1.data, n)) {
+        const bool finite =
+            std::all_of(r1.data.begin(), r1.data.begin() + n * n, [](double v) { return std::isfinite(v); });
+        if (!finite) {
+          cond = std::numeric_limits<double>::quiet_NaN();  // NaN or Inf in x: Householder, as LAPACK would
+        } else if (cholesky(r1.data, n)) {
           const std::vector<double> s =
               singular_values(std::vector<double>(r1.data.begin(), r1.data.begin() + n * n), n);
           cond = s[0] / s[n - 1];  // +inf for a zero s, NaN for NaN: both fail every test
@@ -504,6 +517,7 @@ TaskId small_svd(Lowering& low, const ArrayNodePtr& x) {
       "svd-r", role(*x, 3), {final_r(low, x, false)},
       [n](const Inputs& in) {
         std::vector<double> a = in.get<Block>(0).data;
+        check_finite(a);
         Block out{n, n, std::vector<double>(2 * n * n + n)};
         double* u = out.data.data();
         double* s = u + n * n;
@@ -603,22 +617,23 @@ TaskId q_chunk(Lowering& low, const ArrayNodePtr& x, const ArrayNode& out, std::
   const std::int64_t n = x->cols;
   const TaskId r1 = first_pass(low, x);
   const TaskId r12 = second_pass(low, x, r1, false);
-  const TaskId svd_r = small_svd(low, x);
+  const TaskId svd_r = want_u ? small_svd(low, x) : kNoTask;  // Q needs no SVD
   const TaskId hh = householder_q_chunk(low, x, r1, svd_r, i, want_u);
-  std::vector<TaskId> deps{r1, r12, svd_r, hh};
+  std::vector<TaskId> deps{r1, r12, hh};
+  if (want_u) deps.push_back(svd_r);
   RowSource src = row_source(low, x, i, deps);
   const std::int64_t m = src.rows;
   return low.add(
       want_u ? "svd-u" : "qr-q", chunk_token(out, i, 0), std::move(deps),
       [n, m, want_u, src = std::move(src)](const Inputs& in) {
         const Block& r1b = in.get<Block>(0);
-        if (choose(cond_of(r1b), false) == Method::householder) return in.get<Block>(3);
+        if (choose(cond_of(r1b), false) == Method::householder) return in.get<Block>(2);
         const double* r2 = in.get<Block>(1).data.data() + n * n;
         // u: Q1 (R2^-1 U_R), the small product once per chunk (R2 is as well
         // conditioned as Q1, so its inverse applied by a product loses nothing).
         std::vector<double> w;
         if (want_u) {
-          const double* ur = in.get<Block>(2).data.data();
+          const double* ur = in.get<Block>(3).data.data();
           w.assign(ur, ur + n * n);
           cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, static_cast<int>(n),
                       static_cast<int>(n), 1.0, r2, static_cast<int>(n), w.data(), static_cast<int>(n));
