@@ -13,7 +13,9 @@
 /// chunk indices (Demmel et al.). Every path is accurate to about 1e-15 of s_max and
 /// gives results bitwise the same at any rank and thread count. A random x (or a rechunk
 /// of one) is generated tile by tile inside the Gram tasks and again where Q or u needs
-/// it, so it never lives whole; any other x keeps its chunks until the outputs are made.
+/// it, so it never lives whole; a persisted x is read in place; any other x (an HDF5
+/// read, an expression) keeps its chunks until the outputs are made (persist it first to
+/// hold it once).
 /// An array with more columns of chunks is rechunked to one. Only what a computed output
 /// needs runs: computing s alone forms no Q and no u. R's diagonal is positive on the
 /// CholeskyQR2 path and LAPACK's signs on the Householder path. Building is local.

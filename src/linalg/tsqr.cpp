@@ -192,7 +192,19 @@ Block nothing() { return Block{0, 0, {}}; }
 struct RowSource {
   std::optional<RandomFill> fill;
   std::int64_t row0 = 0, rows = 0, cols = 0;
-  int input = -1;  // the chunk's input index when not made again
+  std::uint64_t stored = 0;  // x persisted: its id; the chunk is read in place from the store
+  std::int64_t index = 0;    // the chunk's row-block index (for the store)
+  int input = -1;            // otherwise the chunk task's input index
+
+  // The chunk as a block (not for `fill`); `held` keeps a stored one alive.
+  const Block& chunk(const Inputs& in, std::shared_ptr<const Block>& held) const {
+    if (!stored) return in.get<Block>(input);
+    held = store_get(stored, index, 0);
+    if (!held)
+      throw Error("persisted chunk (" + std::to_string(index) +
+                  ", 0) is not on this rank: persist and compute must run with the same ranks");
+    return *held;
+  }
 };
 
 constexpr std::int64_t kTileRows = 512;  // 512 x 500 doubles: 2 MB, in L2/L3
@@ -210,8 +222,13 @@ RowSource row_source(Lowering& low, const ArrayNodePtr& x, std::int64_t i, std::
   src.row0 = offsets(x->row_chunks)[i];
   src.rows = x->row_chunks[i];
   src.cols = x->cols;
+  src.index = i;
   if (const ArrayNode* origin = random_origin(x)) {
     src.fill.emplace(*origin);
+  } else if (x->op == Op::persisted) {
+    // Read where it lives, no copy: a persisted x costs no memory while the passes that
+    // may read it again wait for the first one.
+    src.stored = static_cast<std::uint64_t>(x->ints[0]);
   } else {
     src.input = static_cast<int>(deps.size());
     deps.push_back(low.chunk(x, i, 0));
@@ -234,7 +251,8 @@ template <class F>
 void each_tile(const RowSource& src, const Inputs& in, F f) {
   const std::int64_t n = src.cols;
   std::vector<double> tile(std::min(kTileRows, src.rows) * n);
-  const Block* chunk = src.fill ? nullptr : &in.get<Block>(src.input);
+  std::shared_ptr<const Block> held;
+  const Block* chunk = src.fill ? nullptr : &src.chunk(in, held);
   for (std::int64_t r = 0; r < src.rows; r += kTileRows) {
     const std::int64_t t = std::min(kTileRows, src.rows - r);
     if (chunk)
@@ -341,7 +359,8 @@ TaskId first_pass(Lowering& low, const ArrayNodePtr& x) {
           if (src.fill) {
             each_tile(src, in, [&](double* tile, std::int64_t t) { gram_add(tile, t, n, g.data.data()); });
           } else {  // the chunk as it is: one dsyrk, no copy
-            gram_add(in.get<Block>(src.input).data.data(), src.rows, n, g.data.data());
+            std::shared_ptr<const Block> held;
+            gram_add(src.chunk(in, held).data.data(), src.rows, n, g.data.data());
           }
           return g;
         },
