@@ -10,7 +10,9 @@
    NumPy's LAPACK SVD of the same product.
 4. x.persist() for random x N x N in chunks of 1000, then (x + x.T).sum(axis=0) alone:
    GB/s of x read against a STREAM-like read of the same bytes in the same run.
-Medians of several runs; the machine is shared, so read the ratios."""
+Medians of several runs; the machine is shared, so read the ratios (and, for the SVDs,
+the CPU seconds of all ranks: divided by the 2 cores, the time the run would take alone).
+The load average is printed before each case."""
 import argparse
 import json
 import os
@@ -35,6 +37,10 @@ def rask(build, ranks, threads, *args):
     return rows
 
 
+def load():
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
 def median(rows, key):
     return statistics.median(float(r[key]) for r in rows)
 
@@ -51,37 +57,45 @@ def main():
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--big", action="store_true", help="also the 1,000,000 x 500 SVD (Dask takes about a minute)")
     parser.add_argument("--persist-n", type=int, default=20000)
+    parser.add_argument("--cases", default="std,svd,svdprod,persist",
+                        help="comma-separated subset of std, svd, svdprod, persist (default: all)")
     args = parser.parse_args()
+    cases_wanted = set(args.cases.split(","))
     build = os.path.abspath(args.build)
     results = {}
 
-    print("(x.dot(x.T + 1) - x.mean()).std(), x 4000 x 4000 in chunks of 500", flush=True)
-    peer = dask("std", "--repetitions", 2)
-    results["std"] = {"dask": peer}
-    for ranks, threads in ((2, 1), (1, 2)):
+    if "std" in cases_wanted:
+        print(f"(x.dot(x.T + 1) - x.mean()).std(), x 4000 x 4000 in chunks of 500 [{load()}]", flush=True)
+        peer = dask("std", "--repetitions", 2)
+        results["std"] = {"dask": peer}
+    for ranks, threads in ((2, 1), (1, 2)) if "std" in cases_wanted else ():
         rows = rask(build, ranks, threads, "std", 4000, 500, args.repetitions)
         t = median(rows, "seconds")
         results["std"][f"rask {ranks}x{threads}"] = t
         print(f"  rask {ranks} rank(s) x {threads} thread(s): {t:.2f} s | Dask threads: {peer['seconds']:.2f} s | "
               f"rask {peer['seconds'] / t:.1f}x faster", flush=True)
 
-    cases = [(200000, 500, 500)] + ([(1000000, 500, 10000)] if args.big else [])
+    cases = ([(200000, 500, 500)] + ([(1000000, 500, 10000)] if args.big else [])) if "svd" in cases_wanted else []
     for rows_, cols, chunk in cases:
-        print(f"s of svd(x), x {rows_:,} x {cols} in chunks of ({chunk}, {cols})", flush=True)
+        print(f"s of svd(x), x {rows_:,} x {cols} in chunks of ({chunk}, {cols}) [{load()}]", flush=True)
         peer = dask("svd", "--rows", rows_, "--cols", cols, "--chunk", chunk, "--repetitions", 1)
         for ranks, threads in ((2, 1), (1, 2)):
             rows = rask(build, ranks, threads, "svd", rows_, cols, chunk, args.repetitions)
             t = median(rows, "seconds")
             rss = max(float(r["peak_rss_mb_all_ranks"]) for r in rows)
+            cpu = median(rows, "cpu_seconds")
             results[f"svd {rows_}x{cols}/{chunk} rask {ranks}x{threads}"] = {"seconds": t, "peak_rss_mb": rss,
-                                                                            "dask": peer}
-            print(f"  rask {ranks} rank(s) x {threads} thread(s): {t:.2f} s, peak RSS of all ranks {rss:.0f} MB | "
+                                                                            "cpu_seconds": cpu, "dask": peer}
+            print(f"  rask {ranks} rank(s) x {threads} thread(s): {t:.2f} s (CPU {cpu:.2f} s, all ranks), "
+                  f"peak RSS of all ranks {rss:.0f} MB | "
                   f"Dask threads: {peer['seconds']:.2f} s | rask {peer['seconds'] / t:.1f}x faster", flush=True)
 
-    print("svd(x.dot(x.T)), x 4000 x 500, chunks of 500 (ScaLAPACK PDGESVD on the 4000 x 4000 product)", flush=True)
-    peer = dask("svdprod", "--rows", 4000, "--cols", 500, "--chunk", 500, "--repetitions", 1)
-    results["svdprod"] = {"peer": peer}
-    for uv in (0, 1):
+    if "svdprod" in cases_wanted:
+        print("svd(x.dot(x.T)), x 4000 x 500, chunks of 500 (ScaLAPACK PDGESVD on the 4000 x 4000 product)",
+              flush=True)
+        peer = dask("svdprod", "--rows", 4000, "--cols", 500, "--chunk", 500, "--repetitions", 1)
+        results["svdprod"] = {"peer": peer}
+    for uv in (0, 1) if "svdprod" in cases_wanted else ():
         for ranks, threads in ((2, 1), (1, 2)):
             rows = rask(build, ranks, threads, "svdprod", 4000, 500, 500, max(1, args.repetitions - 1), uv)
             t = median(rows, "seconds")
@@ -90,13 +104,15 @@ def main():
             print(f"  {'u, s, v' if uv else 's only '}: rask {ranks} rank(s) x {threads} thread(s) {t:.2f} s "
                   f"(product included) | NumPy svd of the product alone {np_t:.2f} s | ratio {np_t / t:.2f}",
                   flush=True)
-    print(f"  Dask: {peer['dask']}", flush=True)
+    if "svdprod" in cases_wanted:
+        print(f"  Dask: {peer['dask']}", flush=True)
 
     n = args.persist_n
-    print(f"x.persist(), x {n} x {n} in chunks of 1000; then (x + x.T).sum(axis=0) alone", flush=True)
-    peer = dask("persist", "--n", n, "--chunk", 1000, "--repetitions", 2)
-    results["persist"] = {"dask": peer}
-    for ranks, threads in ((2, 1), (1, 2)):
+    if "persist" in cases_wanted:
+        print(f"x.persist(), x {n} x {n} in chunks of 1000; then (x + x.T).sum(axis=0) alone [{load()}]", flush=True)
+        peer = dask("persist", "--n", n, "--chunk", 1000, "--repetitions", 2)
+        results["persist"] = {"dask": peer}
+    for ranks, threads in ((2, 1), (1, 2)) if "persist" in cases_wanted else ():
         rows = rask(build, ranks, threads, "persist", n, 1000, args.repetitions)
         gbps, stream = median(rows, "gbps"), median(rows, "stream_gbps")
         results["persist"][f"rask {ranks}x{threads}"] = {"gbps": gbps, "stream_gbps": stream}

@@ -287,6 +287,33 @@ TEST(Array, PersistKeepsChunksAndIsReused) {
   EXPECT_EQ(gather(back), 2 * X);
 }
 
+TEST(Array, SumsOfTransposedTermsAgainstLoops) {
+  // (x + x.T).sum(axis) and kin sum each chunk along both axes in one pass; the result
+  // must be the naive loop's, for persisted and computed terms, uneven chunks, each axis,
+  // keepdims, and a difference (signs).
+  Array x = rask::random::random({50, 50}, {20, 20}, 8);
+  Array y = rask::random::normal(0, 1, {50, 50}, {20, 20}, 9);
+  Array p = x.persist();
+  Matrix X = gather(x), Y = gather(y);
+  auto naive = [](const Matrix& m, int axis) {
+    Matrix out = axis == 0 ? Matrix(1, m.cols()) : Matrix(1, m.rows());
+    for (Eigen::Index k = 0; k < out.cols(); ++k) {
+      double total = 0;
+      for (Eigen::Index e = 0; e < (axis == 0 ? m.rows() : m.cols()); ++e) total += axis == 0 ? m(e, k) : m(k, e);
+      out(0, k) = total;
+    }
+    return out;
+  };
+  for (int axis : {0, 1}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    expect_close(gather((p + p.T()).sum(axis)), naive(X + X.transpose(), axis));
+    expect_close(gather((x + x.T()).sum(axis)), naive(X + X.transpose(), axis));
+    expect_close(gather((p - y.T() + y).sum(axis)), naive(X - Y.transpose() + Y, axis));
+    expect_close(gather((y.T() - p).sum(axis, true)).reshaped<Eigen::RowMajor>(1, 50),
+                 naive(Y.transpose() - X, axis));
+  }
+}
+
 TEST(Array, VisualizeDrawsTheChunkGraph) {
   Array x = rask::random::randint(1, 10, {15, 15}, {5, 5}, 42);
   const std::string path = "array_visualize_" + std::to_string(rask::Runtime::current().size()) + ".dot";
@@ -393,6 +420,85 @@ TEST(Linalg, TsqrAndSvdAreAccurate) {
     // s alone gives the same numbers without forming u.
     EXPECT_EQ(gather(s).row(0).transpose(), S);
   }
+}
+
+// x = Q diag(sv) V with sv from 1 down to 1/cond (geometric) and Q, V orthonormal: the
+// singular values are known whatever the method. Q and V come from Householder-grade
+// QRs of normal matrices (cond ~ 1), so they are orthonormal to ~1e-15.
+Array known_singular_values(std::int64_t rows, std::int64_t cols, std::int64_t chunk, double cond) {
+  Array q = rask::linalg::qr(rask::random::normal(0, 1, {rows, cols}, {chunk, cols}, 5)).q;
+  Array v = rask::linalg::qr(rask::random::normal(0, 1, {cols, cols}, {cols, cols}, 6)).q;
+  Array sv = rask::exp(rask::arange(cols, cols) * (-std::log(cond) / static_cast<double>(cols - 1)));
+  return (q * sv).dot(v.T()).persist();
+}
+
+void expect_accurate_svd(const Array& a, double cond) {
+  const std::int64_t cols = a.shape()[1];
+  Matrix A = gather(a);
+  Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+  // s alone (the cheapest accurate method for s) and u, s, v together.
+  Eigen::VectorXd alone = gather(rask::linalg::svd(a).s).row(0).transpose();
+  auto [u, s, v] = rask::linalg::svd(a);
+  auto usv = rask::compute({u, s, v}, Where::all);
+  Matrix U = usv[0].matrix(), V = usv[2].matrix();
+  Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+  for (std::int64_t k = 0; k < cols; ++k) {
+    EXPECT_NEAR(alone(k), reference.singularValues()(k), 1e-12 * reference.singularValues()(0)) << k;
+    EXPECT_NEAR(S(k), reference.singularValues()(k), 1e-12 * reference.singularValues()(0)) << k;
+    EXPECT_NEAR(S(k), std::pow(cond, -static_cast<double>(k) / static_cast<double>(cols - 1)), 1e-12) << k;
+  }
+  EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+  EXPECT_LE((U.transpose() * U - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  EXPECT_LE((V * V.transpose() - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  auto [q, r] = rask::linalg::qr(a);
+  auto qr = rask::compute({q, r}, Where::all);
+  Matrix Q = qr[0].matrix(), R = qr[1].matrix();
+  EXPECT_LE((Q * R - A).norm() / A.norm(), 1e-12);
+  EXPECT_LE((Q.transpose() * Q - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  EXPECT_LE(R.triangularView<Eigen::StrictlyLower>().toDenseMatrix().norm(), 0.0);
+}
+
+TEST(Linalg, EveryMethodIsAccurateAtItsCondition) {
+  // cond 10: CholeskyQR for s, CholeskyQR2 for u and Q; 1e5: CholeskyQR2 for all;
+  // 1e9: the Gram (cond 1e18) is not numerically positive definite, so only the
+  // Householder fallback can give these results.
+  for (double cond : {10.0, 1e5, 1e9}) {
+    SCOPED_TRACE("cond " + std::to_string(cond));
+    expect_accurate_svd(known_singular_values(1200, 24, 100, cond), cond);
+  }
+}
+
+TEST(Linalg, RandomInputIsFusedWithItsGram) {
+  // A random x (and a rechunk of one, and chunks short of the width, rechunked) is made
+  // again tile by tile in the Gram tasks: the same numbers as the chunks gathered.
+  for (auto [rows, cols, chunk] : {std::tuple{2000, 30, 250}, std::tuple{700, 40, 30}, std::tuple{64, 64, 64}}) {
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) + " in " + std::to_string(chunk));
+    Array x = rask::random::random({rows, cols}, {chunk, cols}, 11);
+    Matrix A = gather(x);
+    Eigen::BDCSVD<Eigen::MatrixXd> reference(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    auto [u, s, v] = rask::linalg::svd(x);
+    auto usv = rask::compute({u, s, v}, Where::all);
+    Matrix U = usv[0].matrix(), V = usv[2].matrix();
+    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+    for (int k = 0; k < cols; ++k) EXPECT_NEAR(S(k), reference.singularValues()(k), 1e-12 * S(0));
+    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+    EXPECT_LE((U.transpose() * U - Matrix::Identity(cols, cols)).norm(), 1e-12);
+  }
+}
+
+TEST(Linalg, NanInputIsAnErrorOnEveryRank) {
+  // NaN sends the first pass to Householder (NaN propagates through QR, as NumPy's),
+  // and the SVD of a NaN R is an error on every rank (NumPy raises too), never a hang.
+  Array bad = rask::log(rask::random::random({400, 20}, {100, 20}, 4) - 2);
+  const std::string message = error_of([&] { (void)rask::linalg::svd(bad).s.compute(); });
+  EXPECT_NE(message.find("svd: the input holds NaN or Inf, so its SVD is undefined (NumPy raises LinAlgError "
+                         "too); remove or replace them"),
+            std::string::npos)
+      << message;
+  const std::string for_u = error_of([&] { (void)rask::compute({rask::linalg::svd(bad).u}); });
+  EXPECT_NE(for_u.find("svd: the input holds NaN or Inf"), std::string::npos) << for_u;
+  Matrix q = gather(rask::linalg::qr(bad).q);
+  EXPECT_TRUE(q.array().isNaN().all());
 }
 
 TEST(Linalg, SquareAndWideSvdThroughScaLapack) {

@@ -4,11 +4,21 @@
 ///     auto [u, s, v] = rask::linalg::svd(a);   // a = u * diag(s) * v, as dask's svd
 ///     auto [q, r] = rask::linalg::qr(a);
 ///
-/// Tall-skinny arrays (one column of chunks, rows >= columns) factor by TSQR: LAPACK's
-/// Householder QR per chunk, the R factors stacked and factored again in a fixed tree
-/// over chunk indices (Demmel et al.), so results are bitwise the same at any rank and
-/// thread count. An array with more columns of chunks is rechunked to one. Only what a
-/// computed output needs runs: computing s alone forms no Q and no u. Building is local.
+/// Tall-skinny arrays (one column of chunks, rows >= columns) factor by CholeskyQR2 or
+/// by Householder TSQR, chosen at run time from cond(R1), R1 the Cholesky factor of the
+/// Gram X^T X: s alone comes from R1 (CholeskyQR, one pass over x) when cond <= 1e4;
+/// everything else from CholeskyQR2 (Fukaya et al.: a second pass over x, R = R2 R1)
+/// when cond <= 1e6; above that, or when the Gram is not positive definite, from
+/// Householder TSQR: LAPACK's QR per chunk, the R factors merged in a fixed tree over
+/// chunk indices (Demmel et al.). Every path is accurate to about 1e-15 of s_max and
+/// gives results bitwise the same at any rank and thread count. A random x (or a rechunk
+/// of one) is generated tile by tile inside the Gram tasks and again where Q or u needs
+/// it, so it never lives whole; a persisted x is read in place; any other x (an HDF5
+/// read, an expression) keeps its chunks until the outputs are made (persist it first to
+/// hold it once).
+/// An array with more columns of chunks is rechunked to one. Only what a computed output
+/// needs runs: computing s alone forms no Q and no u. R's diagonal is positive on the
+/// CholeskyQR2 path and LAPACK's signs on the Householder path. Building is local.
 #include <cstdint>
 
 #include "rask/array.hpp"

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +57,7 @@ class Lowering {
  private:
   TaskId fused(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+  std::optional<TaskId> linear_sum(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId rechunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
@@ -69,6 +71,18 @@ class Lowering {
 
 /// Token of chunk (bi, bj) of a node in a given role.
 Token chunk_token(const ArrayNode& n, std::int64_t bi, std::int64_t bj, std::uint64_t role = 0);
+
+/// Implemented by src/random: the values of an Op::random node, element (r, c) from
+/// Philox4x64 at counter (flat index / 4, or / 2 for normals) under key (seed, kind).
+struct RandomFill {
+  RandomKind kind;
+  std::uint64_t seed;
+  double p0, p1;
+  std::int64_t width;  // the whole array's columns: flat index = r * width + c
+  explicit RandomFill(const ArrayNode& n);
+  /// Writes rows [row0, row0 + rows) x columns [col0, col0 + cols), row-major, to dst.
+  void operator()(std::int64_t row0, std::int64_t col0, std::int64_t rows, std::int64_t cols, double* dst) const;
+};
 
 /// Implemented by src/hdf5: the task reading chunk (bi, bj) of an Op::hdf5 node.
 TaskId lower_hdf5_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
