@@ -39,8 +39,11 @@ MPI_Comm collective_comm();
 /// collective_comm()) as MPI_Wait does, but keeps rask's messages moving meanwhile, and
 /// throws when another rank failed inside its part of this collective task, so that
 /// this rank leaves instead of waiting forever (the compute then ends on every rank with
-/// that rank's error). A body that blocks in MPI (ScaLAPACK) cannot be woken so: it
-/// must fail on every rank alike. Local; throws rask::Error outside a collective task.
+/// that rank's error). The request is then left pending (MPI cannot cancel a
+/// collective): its buffers must not be freed memory MPI could still write to, so keep
+/// them off the body's stack when this matters. A body that blocks in MPI (ScaLAPACK)
+/// cannot be woken so: it must fail on every rank alike. Local; throws rask::Error
+/// outside a collective task.
 void collective_wait(MPI_Request& request);
 
 }  // namespace rask

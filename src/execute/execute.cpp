@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -292,16 +293,23 @@ class Executor {
   // Returns whether every rank enters.
   bool enter_collective(int stopping) {
     try {
-      int any = 0;
+      // On the heap: a call left unanswered keeps its buffers for good (MPI cannot
+      // cancel a collective, and might still write to them).
+      auto flags = std::make_unique<std::array<int, 2>>(std::array<int, 2>{stopping, 0});
       MPI_Request request;
-      check_mpi(MPI_Iallreduce(&stopping, &any, 1, MPI_INT, MPI_MAX, ctx_.coll_comm, &request), "MPI_Iallreduce");
+      check_mpi(MPI_Iallreduce(&(*flags)[0], &(*flags)[1], 1, MPI_INT, MPI_MAX, ctx_.coll_comm, &request),
+                "MPI_Iallreduce");
       for (int complete = 0; !complete;) {
         check_mpi(MPI_Test(&request, &complete, MPI_STATUS_IGNORE), "MPI_Test");
         if (complete) break;
-        if (coll_spoiled()) return false;
+        if (coll_spoiled()) {
+          static std::vector<std::unique_ptr<std::array<int, 2>>> unanswered;
+          unanswered.push_back(std::move(flags));
+          return false;
+        }
         if (!progress(false)) idle_wait();
       }
-      if (any == 0) return true;
+      if ((*flags)[1] == 0) return true;
     } catch (const MpiError& e) {
       fail("", e.what());
     }
