@@ -149,7 +149,7 @@ class Executor {
     window_.assign(ctx_.nranks, 0);
     received_from_.assign(ctx_.nranks, 0);
     results_here_ = plan_.where() == Where::all || me == 0;
-    may_collect_any_thread_ = ctx_.any_thread_mpi || ctx_.nranks == 1;
+    may_collect_any_thread_ = ctx_.any_thread_mpi;  // else only the thread that may call MPI
     if (results_here_)
       for (TaskId t : plan_.outputs()) initial_uses_[t] += 1;  // keep results until handed out
     for (std::size_t i = 0; i < n_; ++i) uses_[i].store(initial_uses_[i], std::memory_order_relaxed);
@@ -336,35 +336,36 @@ class Executor {
   void run_task(TaskId t, int thread) {
     const Task& task = graph_.task(t);
     const bool collective = plan_.collective(t);
+    // What the crash handler and a collective body read about the running task, for the
+    // length of the body however it ends.
+    struct Running {
+      Running(const Key* key, Executor* executor, MPI_Comm comm) {
+        t_running_task = key;
+        t_collective_executor = executor;
+        t_collective_comm = comm;
+      }
+      ~Running() {
+        t_running_task = nullptr;
+        t_collective_executor = nullptr;
+        t_collective_comm = MPI_COMM_NULL;
+      }
+    };
     try {
-      t_running_task = &task.key;
       if (collective) {
-        t_collective_executor = this;
-        t_collective_comm = ctx_.coll_comm;
+        Running running(&task.key, this, ctx_.coll_comm);
         values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t, present_.at(t).data()));
       } else {
+        Running running(&task.key, nullptr, MPI_COMM_NULL);
         values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t));
       }
-      t_running_task = nullptr;
-      t_collective_executor = nullptr;
-      t_collective_comm = MPI_COMM_NULL;
     } catch (const CollectiveAbandoned&) {
-      t_running_task = nullptr;
-      t_collective_executor = nullptr;
-      t_collective_comm = MPI_COMM_NULL;
-      coll_stopped_ = true;  // another rank's failure ends the compute
+      coll_stopped_ = true;  // another rank's failure inside the body ends the compute
       return;
     } catch (const std::exception& e) {
-      t_running_task = nullptr;
-      t_collective_executor = nullptr;
-      t_collective_comm = MPI_COMM_NULL;
       if (collective) coll_stopped_ = true;
       fail(t, e.what(), collective);
       return;
     } catch (...) {
-      t_running_task = nullptr;
-      t_collective_executor = nullptr;
-      t_collective_comm = MPI_COMM_NULL;
       if (collective) coll_stopped_ = true;
       fail(t, "an exception that is not a std::exception", collective);
       return;

@@ -300,10 +300,11 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
   for (int rank = 0; rank < nranks_; ++rank) {
     std::fill(last_use.begin(), last_use.end(), kNever);
     std::fill(held.begin(), held.end(), 0);
-    auto here = [&](TaskId d) { return runs_on(d, rank) || [&] {
+    auto here = [&](TaskId d) {  // made on this rank, or sent to it
+      if (runs_on(d, rank)) return true;
       auto dests = send_to(d);
       return std::binary_search(dests.begin(), dests.end(), rank);
-    }(); };
+    };
     for (std::uint32_t pos = 0; pos < order_.size(); ++pos) {
       TaskId t = order_[pos];
       if (!runs_on(t, rank)) continue;

@@ -33,18 +33,32 @@ std::optional<double> mem_available() {
   return std::nullopt;
 }
 
-// What the cgroup still lets this container take: v2, else v1. A v1 "no limit" is a
-// huge number, taken as no limit.
+// A field of a cgroup memory.stat file ("name value" lines), or 0.
+double stat_field(const char* path, const std::string& name) {
+  std::ifstream in(path);
+  std::string key;
+  double value = 0;
+  while (in >> key >> value)
+    if (key == name) return value;
+  return 0;
+}
+
+// What the cgroup still lets this container take: v2, else v1. Usage counts the page
+// cache, of which the inactive part is given back on demand, so it is not counted as
+// used (the working set, as container runtimes count it). A v1 "no limit" is a huge
+// number, taken as no limit.
 std::optional<double> cgroup_available() {
   auto limit = read_number("/sys/fs/cgroup/memory.max");
   auto used = read_number("/sys/fs/cgroup/memory.current");
+  double reclaimable = stat_field("/sys/fs/cgroup/memory.stat", "inactive_file");
   if (!limit) {
     limit = read_number("/sys/fs/cgroup/memory/memory.limit_in_bytes");
     used = read_number("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+    reclaimable = stat_field("/sys/fs/cgroup/memory/memory.stat", "total_inactive_file");
     if (limit && *limit > 1e18) limit.reset();
   }
   if (!limit) return std::nullopt;
-  return std::max(0.0, *limit - used.value_or(0));
+  return std::max(0.0, *limit - std::max(0.0, used.value_or(0) - reclaimable));
 }
 
 }  // namespace
