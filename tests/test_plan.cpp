@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <rask/rask.hpp>
 #include <set>
 #include <sstream>
@@ -247,5 +248,89 @@ TEST(Plan, NeverPredictedSlowerThanOneRank) {
         expect_sends_cover_every_crossing_edge(g, plan);
       }
     }
+  }
+}
+
+// The memory model, against counts made by hand.
+namespace {
+rask::TaskId sized(rask::Graph& g, const char* name, std::vector<rask::TaskId> deps, double bytes, int owner = -1,
+                   bool collective = false) {
+  static auto body = std::make_shared<const rask::TaskBody>(one);
+  return g.add_task({name, rask::token_bytes(name, std::strlen(name)), true}, std::move(deps), body, rask::codec_for<long>(),
+                    {.bytes = bytes, .owner = owner, .collective = collective});
+}
+}  // namespace
+
+TEST(PlanMemory, PeakOnOneRankIsTheHandCount) {
+  // a(100) b(200) -> c(50); d(400); e(10) = f(c, d). In order a b c d e the values held
+  // are: 100, 300, 350 then a and b go (50), 450, 460 then c and d go; e is the result.
+  rask::Graph g;
+  auto a = sized(g, "a", {}, 100), b = sized(g, "b", {}, 200);
+  auto c = sized(g, "c", {a, b}, 50);
+  auto d = sized(g, "d", {}, 400);
+  auto e = sized(g, "e", {c, d}, 10);
+  std::vector<rask::TaskId> out{e};
+  rask::Plan p(g, out, 1, 1);
+  ASSERT_EQ(std::vector<rask::TaskId>(p.order().begin(), p.order().end()), (std::vector<rask::TaskId>{a, b, c, d, e}));
+  EXPECT_DOUBLE_EQ(p.predicted_peak_bytes(0), 460);
+}
+
+TEST(PlanMemory, PeakPerRankCountsSentAndReceivedValues) {
+  // Rank 0: x(1000) -> y(10), y sent to rank 1 and not kept (1010 at once). Rank 1:
+  // z(300) then w(5) = f(y, z): y arrives before w runs: 300 + 10 + 5 = 315, and the
+  // result w travels to rank 0 (held there from when it is made: 5 more on rank 0, after
+  // x and y have gone).
+  rask::Graph g;
+  auto x = sized(g, "x", {}, 1000, 0);
+  auto y = sized(g, "y", {x}, 10, 0);
+  auto z = sized(g, "z", {}, 300, 1);
+  auto w = sized(g, "w", {y, z}, 5, 1);
+  std::vector<rask::TaskId> out{w};
+  rask::Plan p(g, out, 2, 1);
+  EXPECT_DOUBLE_EQ(p.predicted_peak_bytes(0), 1010);
+  EXPECT_DOUBLE_EQ(p.predicted_peak_bytes(1), 315);
+  std::ostringstream text;
+  p.print(text);
+  EXPECT_NE(text.str().find("peak memory"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("1.0 KB"), std::string::npos) << text.str();
+}
+
+TEST(PlanMemory, BytesReadAsPeopleReadThem) {
+  EXPECT_EQ(rask::format_bytes(512), "512 B");
+  EXPECT_EQ(rask::format_bytes(3.2e6), "3.2 MB");
+  EXPECT_EQ(rask::format_bytes(1.5e9), "1.5 GB");
+}
+
+TEST(PlanCollective, RunsOnEveryRankAndMovesNothing) {
+  // p0 on rank 0 and p1 on rank 1 feed a collective; q on rank 1 reads its piece.
+  rask::Graph g;
+  auto p0 = sized(g, "p0", {}, 8, 0), p1 = sized(g, "p1", {}, 8, 1);
+  auto all = sized(g, "all", {p0, p1}, 64, -1, true);
+  auto q = sized(g, "q", {all}, 8, 1);
+  std::vector<rask::TaskId> out{q};
+  rask::Plan p(g, out, 2, 2);
+  EXPECT_TRUE(p.collective(all));
+  EXPECT_FALSE(p.collective(q));
+  EXPECT_TRUE(p.runs_on(all, 0) && p.runs_on(all, 1));
+  EXPECT_EQ(p.collectives().size(), 1u);
+  EXPECT_TRUE(p.send_to(p0).empty());  // a collective reads only its own rank's inputs
+  EXPECT_TRUE(p.send_to(all).empty()); // and each rank reads its own piece of its value
+  EXPECT_EQ(std::vector<int>(p.send_to(q).begin(), p.send_to(q).end()), std::vector<int>{0});
+  EXPECT_EQ(p.tasks_on(0), 2u);
+  EXPECT_EQ(p.tasks_on(1), 3u);
+  // Each rank holds its own piece: rank 0 holds p0 and its piece (8 + 64), then only
+  // q's result arriving; rank 1 holds p1 and its piece (72), then its piece and q (72).
+  EXPECT_DOUBLE_EQ(p.predicted_peak_bytes(0), 72);
+  EXPECT_DOUBLE_EQ(p.predicted_peak_bytes(1), 72);
+}
+
+TEST(PlanCollective, CannotAlsoBePinned) {
+  rask::Graph g;
+  try {
+    sized(g, "both", {}, 8, 1, true);
+    FAIL() << "no error";
+  } catch (const rask::GraphError& e) {
+    EXPECT_STREQ(e.what(), "task 'both' is collective (every rank runs it) and also pinned to rank 1; drop one of "
+                           "TaskOptions::collective and TaskOptions::owner");
   }
 }

@@ -82,6 +82,13 @@ class SpmdError : public Error {
   explicit SpmdError(const std::string& m) : Error(m, true) {}
 };
 
+/// A compute the plan predicts would need more memory than a rank has: refused before
+/// any task runs, on every rank, naming the predicted and available bytes.
+class MemoryError : public Error {
+ public:
+  explicit MemoryError(const std::string& m) : Error(m, true) {}
+};
+
 /// An MPI call failed; carries MPI's own error string. Local.
 class MpiError : public Error {
  public:

@@ -38,6 +38,11 @@ struct TaskOptions {
   double bytes = -1;   ///< expected size of the result in bytes; < 0: the type's size hint
   int owner = -1;      ///< pin the task to this rank (owner-computes); -1: let the plan choose
   bool pure = true;    ///< false: never share this call with an equal one (side effects)
+  /// Every rank runs this task together, as one SPMD call (an MPI collective, ScaLAPACK):
+  /// its body may use rask::collective_comm() (execute.hpp). It sees only the inputs on
+  /// its own rank (Inputs::has), and its value is one piece per rank: a consumer reads
+  /// the piece of the rank it runs on. Not with `owner`. See docs/design.md.
+  bool collective = false;
 };
 
 class Graph;
@@ -47,27 +52,42 @@ class Inputs {
  public:
   Inputs(const Value* values, std::span<const TaskId> deps, const Graph& graph, TaskId task)
       : values_(values), deps_(deps), graph_(graph), task_(task) {}
+  /// A collective task's view: input i is visible only when present[i] is nonzero.
+  Inputs(const Value* values, std::span<const TaskId> deps, const Graph& graph, TaskId task,
+         const std::uint8_t* present)
+      : values_(values), deps_(deps), graph_(graph), task_(task), present_(present) {}
   std::size_t size() const noexcept { return deps_.size(); }
   /// Input i as a T; throws TypeError naming the task, the input key and both types.
   /// Throws GraphError when the task has no input i.
   template <class T>
   const T& get(std::size_t i) const {
     if (i >= deps_.size()) range_error(i);
-    if (const T* p = values_[deps_[i]].template try_get<T>()) return *p;
+    if (!present_ || present_[i])
+      if (const T* p = values_[deps_[i]].template try_get<T>()) return *p;
     type_error(i, typeid(T));
   }
+  /// Whether input i is on this rank: always, except for a collective task's inputs
+  /// made on other ranks (a collective task is not sent values; it exchanges what it
+  /// needs over its communicator).
+  bool has(std::size_t i) const {
+    if (i >= deps_.size()) range_error(i);
+    return (!present_ || present_[i]) && values_[deps_[i]].has_value();
+  }
+  /// Input i; an empty Value when it is not on this rank (see has).
   const Value& operator[](std::size_t i) const {
     if (i >= deps_.size()) range_error(i);
-    return values_[deps_[i]];
+    return !present_ || present_[i] ? values_[deps_[i]] : absent();
   }
 
  private:
   [[noreturn]] void type_error(std::size_t i, const std::type_info& wanted) const;
   [[noreturn]] void range_error(std::size_t i) const;
+  static const Value& absent();
   const Value* values_;
   std::span<const TaskId> deps_;
   const Graph& graph_;
   TaskId task_;
+  const std::uint8_t* present_ = nullptr;
 };
 
 /// The work of one task: reads its inputs, returns its value.
@@ -82,6 +102,7 @@ struct Task {
   double cost = -1;                          ///< seconds, < 0 unknown
   double bytes = -1;                         ///< result size, < 0 unknown
   int owner = -1;                            ///< pinned rank or -1
+  bool collective = false;                   ///< run by every rank together
 };
 
 namespace detail {

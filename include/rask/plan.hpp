@@ -15,6 +15,9 @@
 ///    inputs unless another rank is idle enough to repay the transfer;
 ///  - a value with no Serializer never moves: its consumers follow it, and a result that
 ///    must reach rank 0 pulls its producer there;
+///  - a collective task (TaskOptions::collective) runs on every rank at once: it starts
+///    when its inputs exist and a thread is free on every rank, and holds one thread of
+///    each rank until it ends; its inputs and its value never cross ranks;
 ///  - on more than one rank the same schedule is also simulated with every unpinned task
 ///    on rank 0, and taken when predicted faster: a plan is never predicted slower than
 ///    the simplest alternative.
@@ -41,6 +44,9 @@ enum class Where {
   all,   ///< on every rank
 };
 
+/// `bytes` as people read it: "512 B", "3.2 MB", "1.5 GB" (powers of 1000). Local.
+std::string format_bytes(double bytes);
+
 /// A static partition of a graph's needed tasks over ranks. Immutable once made.
 class Plan {
  public:
@@ -56,8 +62,15 @@ class Plan {
   /// Needed tasks in priority order (the graph's post-order from the outputs).
   std::span<const TaskId> order() const noexcept { return order_; }
   std::span<const TaskId> outputs() const noexcept { return outputs_; }
-  /// Rank that runs `task`, or -1 when no output needs it (culled).
+  /// Rank that runs `task`, or -1 when no output needs it (culled). A collective task
+  /// runs on every rank; its owner() is 0 (collective() says so).
   int owner(TaskId task) const { return owner_[task]; }
+  /// Whether every rank runs `task` together (TaskOptions::collective).
+  bool collective(TaskId task) const { return collective_[task] != 0; }
+  /// Whether `task` runs on `rank`: it is the owner, or the task is collective.
+  bool runs_on(TaskId task, int rank) const { return owner_[task] == rank || (collective_[task] && owner_[task] >= 0); }
+  /// The collective tasks in the order every rank enters them (order()'s).
+  std::span<const TaskId> collectives() const noexcept { return collectives_; }
   /// Position of `task` in order() (lower runs first when both are ready).
   std::uint32_t priority(TaskId task) const { return priority_[task]; }
   /// Other ranks that need `task`'s value: its consumers' ranks and, for an output,
@@ -76,8 +89,15 @@ class Plan {
   double start(TaskId task) const { return start_[task]; }
   double finish(TaskId task) const { return finish_[task]; }
 
-  /// Prints the summary: tasks and work per rank, messages and bytes crossing ranks,
-  /// critical path, predicted wall time against serial and ideal.
+  /// Predicted peak bytes of task values held at once on `rank`, simulated over order():
+  /// a value is held from its task's end (or, received, from its first local consumer's
+  /// start) until its last local consumer on the rank ran, and a result the rank hands
+  /// out until the end. Sizes are TaskOptions::bytes, else the type's size hint. An
+  /// estimate of values only (not a task's scratch memory, nor threads running ahead).
+  double predicted_peak_bytes(int rank) const { return peak_bytes_[rank]; }
+
+  /// Prints the summary: tasks, work and predicted peak memory per rank, messages and
+  /// bytes crossing ranks, critical path, predicted wall time against serial and ideal.
   void print(std::ostream& out) const;
 
  private:
@@ -91,6 +111,9 @@ class Plan {
   std::vector<std::size_t> tasks_per_rank_;
   std::vector<double> work_per_rank_;
   std::vector<double> start_, finish_;
+  std::vector<std::uint8_t> collective_;
+  std::vector<TaskId> collectives_;
+  std::vector<double> peak_bytes_;
   std::size_t messages_ = 0;
   double bytes_crossing_ = 0, total_work_ = 0, critical_path_ = 0, predicted_ = 0;
 };

@@ -128,12 +128,7 @@ void Array::visualize(const std::string& path) const {
   Runtime& rt = Runtime::current();
   Graph graph;
   detail::Lowering lowering(graph, rt.size());
-  std::vector<TaskId> outputs;
-  try {
-    outputs = lowering.chunks(node_);
-  } catch (const Error&) {
-    throw InputError("visualize: " + describe() + " needs ScaLAPACK before its graph exists; draw its input instead");
-  }
+  std::vector<TaskId> outputs = lowering.chunks(node_);
   Plan plan = rt.plan(graph, outputs);
   if (rt.rank() == 0) rask::visualize(graph, plan, path);
 }

@@ -36,6 +36,13 @@ const ArrayNodePtr& Lowering::prepared(Token token) const {
   throw Error("internal: a ScaLAPACK result was not prepared before lowering");
 }
 
+std::pair<bool, bool> Lowering::svd_wants(Token x, const ArrayNode& part) const {
+  if (prepared_)
+    if (auto it = prepared_->svd_wants.find(x); it != prepared_->svd_wants.end()) return it->second;
+  const auto which = static_cast<LinalgPart>(part.sub);
+  return {which == LinalgPart::svd_u, which == LinalgPart::svd_v};
+}
+
 TaskId Lowering::add(const std::string& name, Token token, std::vector<TaskId> deps,
                      std::function<Block(const Inputs&)> body, int owner, double cost, double bytes) {
   return add_as<Block>(name, token, std::move(deps), std::move(body), owner, cost, bytes);
@@ -72,6 +79,7 @@ TaskId Lowering::chunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) 
     case Op::slice:
       return slice(n, bi, bj);
     case Op::linalg:
+      if (n->ints[0] == 1) return lower_scalapack_chunk(*this, n, bi, bj);
       return lower_linalg_chunk(*this, n, bi, bj);
   }
   throw Error("internal: unknown array operation");

@@ -14,14 +14,16 @@
 
 namespace rask::detail {
 
-/// Results computed before a graph is lowered, by every rank together (ScaLAPACK):
-/// expression token -> a persisted array holding the result. Keeps them alive.
+/// What lowering must know about a whole compute before lowering any one output: which
+/// parts of each ScaLAPACK SVD (by its input's token) some output wants, so that one
+/// collective PDGESVD task serves them all and computes no vectors nobody asked for.
 struct Prepared {
-  std::unordered_map<Token, ArrayNodePtr> results;
+  std::unordered_map<Token, std::pair<bool, bool>> svd_wants;  // (u, v)
+  std::unordered_map<Token, ArrayNodePtr> results;             // unused: lowering no longer runs anything first
 };
 
-/// Collective: runs what `outputs` need that must run on every rank at once, before
-/// their graph (ScaLAPACK's SVD). Every rank calls it with the same outputs.
+/// Local: scans `outputs` for the ScaLAPACK SVD parts they reach. Every rank calls it
+/// with the same outputs and gets the same answer.
 std::shared_ptr<Prepared> prepare(const std::vector<ArrayNodePtr>& outputs);
 
 class Lowering {
@@ -29,6 +31,9 @@ class Lowering {
   Lowering(Graph& graph, int nranks, std::shared_ptr<const Prepared> prepared = nullptr);
   /// A result prepared before the graph; throws if there is none (an internal error).
   const ArrayNodePtr& prepared(Token token) const;
+  /// Whether some output of this compute wants u and v of the ScaLAPACK SVD of the
+  /// array with token `x`; without a scan (visualize), what `part` itself is.
+  std::pair<bool, bool> svd_wants(Token x, const ArrayNode& part) const;
 
   /// The task whose value is chunk (bi, bj) of `n` as a Block. Shared chunks (same
   /// expression, same index) are one task.
@@ -88,6 +93,9 @@ struct RandomFill {
 TaskId lower_hdf5_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
 /// Implemented by src/linalg: the task making chunk (bi, bj) of an Op::linalg node.
 TaskId lower_linalg_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+/// Implemented by src/linalg/scalapack.cpp: chunk (bi, bj) of a ScaLAPACK SVD part
+/// (Op::linalg with ints[0] == 1), cut from the collective PDGESVD task's pieces.
+TaskId lower_scalapack_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
 
 /// This rank's persisted chunks, by (persist id, bi, bj). Thread-safe.
 void store_put(std::uint64_t id, std::int64_t bi, std::int64_t bj, std::shared_ptr<const Block> block);

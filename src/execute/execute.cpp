@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -21,11 +22,23 @@ namespace rask::detail {
 namespace {
 thread_local const Key* t_running_task = nullptr;
 
+class Executor;
+// The executor and communicator of the collective task this thread runs, if any.
+thread_local Executor* t_collective_executor = nullptr;
+thread_local MPI_Comm t_collective_comm = MPI_COMM_NULL;
+
+// Thrown by collective_wait when another rank failed inside the same collective task:
+// this rank leaves the task without failing itself.
+struct CollectiveAbandoned : std::exception {
+  const char* what() const noexcept override { return "left a collective task another rank failed inside"; }
+};
+
 /// A failure report, as it travels between ranks.
 struct Failure {
   std::string key;
   int rank = -1;
   std::string what;
+  bool in_collective = false;  // inside a collective task's body: its communicator is spoiled
   std::string message() const {
     if (key.empty()) return "rank " + std::to_string(rank) + " stopped: " + what;
     return "task '" + key + "' failed on rank " + std::to_string(rank) + ": " + what;
@@ -38,6 +51,7 @@ Bytes encode_failure(const Failure& f) {
   w.write(f.key);
   w.write(f.rank);
   w.write(f.what);
+  w.write(static_cast<int>(f.in_collective));
   std::uint64_t total = bytes.size();
   std::memcpy(bytes.data(), &total, 8);
   return bytes;
@@ -49,6 +63,7 @@ Failure decode_failure(const Bytes& bytes) {
   f.key = r.read<std::string>();
   f.rank = r.read<int>();
   f.what = r.read<std::string>();
+  f.in_collective = r.read<int>() != 0;
   return f;
 }
 
@@ -67,25 +82,64 @@ class Executor {
         uses_(std::make_unique<std::atomic<std::uint32_t>[]>(n_)), initial_uses_(n_, 0),
         stacks_(static_cast<std::size_t>(plan.threads())) {
     const int me = ctx_.rank;
-    // Local consumers of every value (CSR), so a finished task wakes only its own rank's tasks.
+    // Local consumers of every value (CSR), so a finished task wakes only its own rank's
+    // tasks. A collective task consumes only the inputs made on its rank.
+    auto reads = [&](TaskId t, TaskId d) { return !plan_.collective(t) || plan_.runs_on(d, me); };
     consumer_begin_.assign(n_ + 1, 0);
     for (TaskId t : plan_.order())
-      if (plan_.owner(t) == me)
-        for (TaskId d : graph_.task(t).deps) ++consumer_begin_[d + 1];
+      if (plan_.runs_on(t, me))
+        for (TaskId d : graph_.task(t).deps)
+          if (reads(t, d)) ++consumer_begin_[d + 1];
     for (std::size_t i = 0; i < n_; ++i) consumer_begin_[i + 1] += consumer_begin_[i];
     consumers_.resize(consumer_begin_[n_]);
     std::vector<std::uint32_t> fill(consumer_begin_.begin(), consumer_begin_.end() - 1);
+    auto collectives = plan_.collectives();
+    coll_.assign(collectives.begin(), collectives.end());
+    coll_ready_ = std::make_unique<std::atomic<bool>[]>(coll_.size());
+    coll_index_.assign(n_, -1);
+    for (std::size_t k = 0; k < coll_.size(); ++k) coll_index_[coll_[k]] = static_cast<std::int32_t>(k);
     for (TaskId t : plan_.order()) {
-      if (plan_.owner(t) != me) continue;
+      if (!plan_.runs_on(t, me)) continue;
       ++local_tasks_;
       const auto& deps = graph_.task(t).deps;
-      pending_[t].store(static_cast<std::uint32_t>(deps.size()), std::memory_order_relaxed);
-      for (TaskId d : deps) consumers_[fill[d]++] = t;
-      if (deps.empty()) roots_.push_back(t);  // plan order = priority order
+      std::uint32_t waiting = 0;
+      for (TaskId d : deps)
+        if (reads(t, d)) {
+          consumers_[fill[d]++] = t;
+          ++waiting;
+        }
+      pending_[t].store(waiting, std::memory_order_relaxed);
+      if (plan_.collective(t)) {
+        present_.emplace(t, std::vector<std::uint8_t>());
+        for (TaskId d : deps) present_[t].push_back(reads(t, d) ? 1 : 0);
+        if (waiting == 0) coll_ready_[coll_index_[t]].store(true, std::memory_order_relaxed);
+      } else if (waiting == 0) {
+        roots_.push_back(t);  // plan order = priority order
+      }
+    }
+    // Before entering collective k a rank must have run every task of its own that any
+    // rank needs for k (its fence), so that no rank waits inside k for a value another
+    // rank has not made. A task's fence is the first collective it leads to.
+    fence_.assign(n_, -1);
+    fence_left_ = std::make_unique<std::atomic<std::int64_t>[]>(coll_.size() + 1);
+    std::vector<TaskId> stack;
+    for (std::size_t k = 0; k < coll_.size(); ++k) {
+      stack.assign(graph_.task(coll_[k]).deps.begin(), graph_.task(coll_[k]).deps.end());
+      std::int64_t mine = 0;
+      while (!stack.empty()) {
+        TaskId d = stack.back();
+        stack.pop_back();
+        // An earlier collective, and what led to it, is behind an earlier fence.
+        if (fence_[d] >= 0 || plan_.collective(d)) continue;
+        fence_[d] = static_cast<std::int32_t>(k);
+        if (plan_.owner(d) == me) ++mine;
+        for (TaskId e : graph_.task(d).deps) stack.push_back(e);
+      }
+      fence_left_[k].store(mine, std::memory_order_relaxed);
     }
     for (TaskId t : plan_.order()) {
       initial_uses_[t] = consumer_begin_[t + 1] - consumer_begin_[t];
-      if (plan_.owner(t) != me) {
+      if (!plan_.runs_on(t, me)) {
         auto dests = plan_.send_to(t);
         if (std::binary_search(dests.begin(), dests.end(), me)) ++expected_receives_;
       }
@@ -95,6 +149,7 @@ class Executor {
     window_.assign(ctx_.nranks, 0);
     received_from_.assign(ctx_.nranks, 0);
     results_here_ = plan_.where() == Where::all || me == 0;
+    may_collect_any_thread_ = ctx_.any_thread_mpi;  // else only the thread that may call MPI
     if (results_here_)
       for (TaskId t : plan_.outputs()) initial_uses_[t] += 1;  // keep results until handed out
     for (std::size_t i = 0; i < n_; ++i) uses_[i].store(initial_uses_[i], std::memory_order_relaxed);
@@ -107,6 +162,12 @@ class Executor {
     work(omp_get_thread_num(), distributed);
 
     if (distributed) {
+      // A rank that stopped before a collective still answers its entry, so that no
+      // rank waits there for it.
+      if (next_coll_ < coll_.size() && !coll_spoiled()) {
+        std::lock_guard lock(mpi_mutex_);
+        enter_collective(1);
+      }
       // Results still on their way to this rank, and our sends, finish here.
       while (!stopped() && (receives_ < expected_receives_ || sends_in_flight()))
         if (!progress(true)) idle_wait();
@@ -133,8 +194,14 @@ class Executor {
     auto last_progress = std::chrono::steady_clock::now();
     unsigned since_check = 0;
     unsigned idle_rounds = 0;
+    const bool may_collect = may_collect_any_thread_ || thread == 0;
     while (!stopped()) {
       check_signal();
+      // Other ranks may be waiting in a collective for this one: it goes first.
+      if (may_collect && try_collective(thread)) {
+        idle_rounds = 0;
+        continue;
+      }
       if (auto task = next_task(thread)) {
         run_task(*task, thread);
         idle_rounds = 0;
@@ -192,27 +259,123 @@ class Executor {
   void deliver(TaskId t, int thread) {
     for (std::uint32_t i = consumer_begin_[t]; i < consumer_begin_[t + 1]; ++i) {
       TaskId c = consumers_[i];
-      if (pending_[c].fetch_sub(1, std::memory_order_acq_rel) == 1) make_ready(c, thread);
+      if (pending_[c].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        if (coll_index_[c] >= 0)
+          coll_ready_[coll_index_[c]].store(true, std::memory_order_release);  // entered in order, not stacked
+        else
+          make_ready(c, thread);
+      }
     }
   }
 
+  // The next collective task, if it may start: its inputs here, its fence passed, and
+  // (on several ranks) every rank agreed to enter. MPI is serialized, and a collective
+  // body calls MPI, so it runs holding the MPI lock: one collective at a time, in order.
+  bool try_collective(int thread) {
+    const std::size_t k = next_coll_.load(std::memory_order_acquire);
+    if (k >= coll_.size() || !coll_ready_[k].load(std::memory_order_acquire) ||
+        fence_left_[k].load(std::memory_order_acquire) != 0)
+      return false;
+    std::unique_lock lock(mpi_mutex_, std::try_to_lock);
+    if (!lock.owns_lock() || next_coll_.load(std::memory_order_acquire) != k || stopped() || coll_spoiled())
+      return false;
+    if (ctx_.nranks > 1 && !enter_collective(0)) return true;
+    run_task(coll_[k], thread);
+    stats_.collectives_run++;
+    next_coll_.store(k + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Agrees with every rank, over the collectives' own communicator, to enter the next
+  // collective: `stopping` is 1 when this rank will not. Caller holds the MPI lock. A
+  // posted entry is waited for (others may be waiting in it), unless a rank failed inside
+  // a collective body: then entries are left unanswered and the communicator replaced.
+  // Returns whether every rank enters.
+  bool enter_collective(int stopping) {
+    try {
+      // On the heap: a call left unanswered keeps its buffers for good (MPI cannot
+      // cancel a collective, and might still write to them).
+      auto flags = std::make_unique<std::array<int, 2>>(std::array<int, 2>{stopping, 0});
+      MPI_Request request;
+      check_mpi(MPI_Iallreduce(&(*flags)[0], &(*flags)[1], 1, MPI_INT, MPI_MAX, ctx_.coll_comm, &request),
+                "MPI_Iallreduce");
+      for (int complete = 0; !complete;) {
+        check_mpi(MPI_Test(&request, &complete, MPI_STATUS_IGNORE), "MPI_Test");
+        if (complete) break;
+        if (coll_spoiled()) {
+          static std::vector<std::unique_ptr<std::array<int, 2>>> unanswered;
+          unanswered.push_back(std::move(flags));
+          return false;
+        }
+        if (!progress(false)) idle_wait();
+      }
+      if ((*flags)[1] == 0) return true;
+    } catch (const MpiError& e) {
+      fail("", e.what());
+    }
+    // Some rank stopped: nobody enters, and no later collective is agreed on.
+    coll_stopped_ = true;
+    return false;
+  }
+
+  bool coll_spoiled() const { return coll_stopped_ || spoiled_.load(std::memory_order_acquire); }
+
+ public:
+  // collective_wait's loop: keep rask's messages moving; leave when another rank failed
+  // inside its part of a collective.
+  void wait_in_collective(MPI_Request& request) {
+    for (int complete = 0; !complete;) {
+      check_mpi(MPI_Test(&request, &complete, MPI_STATUS_IGNORE), "MPI_Test");
+      if (complete) return;
+      if (ctx_.nranks > 1 && !progress(false)) idle_wait();
+      if (spoiled_.load(std::memory_order_acquire)) throw CollectiveAbandoned();
+    }
+  }
+
+ private:
   void run_task(TaskId t, int thread) {
     const Task& task = graph_.task(t);
+    const bool collective = plan_.collective(t);
+    // What the crash handler and a collective body read about the running task, for the
+    // length of the body however it ends.
+    struct Running {
+      Running(const Key* key, Executor* executor, MPI_Comm comm) {
+        t_running_task = key;
+        t_collective_executor = executor;
+        t_collective_comm = comm;
+      }
+      ~Running() {
+        t_running_task = nullptr;
+        t_collective_executor = nullptr;
+        t_collective_comm = MPI_COMM_NULL;
+      }
+    };
     try {
-      t_running_task = &task.key;
-      values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t));
-      t_running_task = nullptr;
+      if (collective) {
+        Running running(&task.key, this, ctx_.coll_comm);
+        values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t, present_.at(t).data()));
+      } else {
+        Running running(&task.key, nullptr, MPI_COMM_NULL);
+        values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t));
+      }
+    } catch (const CollectiveAbandoned&) {
+      coll_stopped_ = true;  // another rank's failure inside the body ends the compute
+      return;
     } catch (const std::exception& e) {
-      t_running_task = nullptr;
-      fail(t, e.what());
+      if (collective) coll_stopped_ = true;
+      fail(t, e.what(), collective);
       return;
     } catch (...) {
-      t_running_task = nullptr;
-      fail(t, "an exception that is not a std::exception");
+      if (collective) coll_stopped_ = true;
+      fail(t, "an exception that is not a std::exception", collective);
       return;
     }
-    for (TaskId d : task.deps)
+    for (std::size_t i = 0; i < task.deps.size(); ++i) {
+      TaskId d = task.deps[i];
+      if (collective && !present_.at(t)[i]) continue;
       if (uses_[d].fetch_sub(1, std::memory_order_acq_rel) == 1) values_[d].reset();
+    }
+    if (fence_[t] >= 0 && !collective) fence_left_[fence_[t]].fetch_sub(1, std::memory_order_acq_rel);
     auto dests = plan_.send_to(t);
     bool held_for_blocks = false;
     if (!dests.empty()) {
@@ -250,13 +413,15 @@ class Executor {
     done_.fetch_add(1, std::memory_order_acq_rel);
   }
 
-  void fail(TaskId t, const std::string& what) { fail(graph_.task(t).key.str(), what); }
+  void fail(TaskId t, const std::string& what, bool in_collective = false) {
+    fail(graph_.task(t).key.str(), what, in_collective);
+  }
 
   // A failure of this rank; `key` names the task, or is empty when no task is to blame.
-  void fail(const std::string& key, const std::string& what) {
+  void fail(const std::string& key, const std::string& what, bool in_collective = false) {
     std::lock_guard lock(failure_mutex_);
     if (!own_failure_) {
-      own_failure_ = Failure{key, ctx_.rank, what};
+      own_failure_ = Failure{key, ctx_.rank, what, in_collective};
       if (!failure_ || own_failure_->rank < failure_->rank) failure_ = own_failure_;
       failed_here_.store(true, std::memory_order_release);
     }
@@ -450,6 +615,7 @@ class Executor {
   void record_remote_failure(Failure f, int source) {
     std::lock_guard lock(failure_mutex_);
     reported_by_.push_back(source);
+    if (f.in_collective) spoiled_.store(true, std::memory_order_release);
     // Every rank reports the failure of the lowest failing rank, so all agree.
     if (!failure_ || f.rank < failure_->rank) failure_ = std::move(f);
     stop_.store(true, std::memory_order_release);
@@ -553,6 +719,18 @@ class Executor {
   std::size_t expected_receives_ = 0, receives_ = 0;
   bool results_here_ = false;
 
+  // Collective tasks, in the order every rank enters them.
+  std::vector<TaskId> coll_;
+  std::vector<std::int32_t> coll_index_;                  // task -> position in coll_, or -1
+  std::unique_ptr<std::atomic<bool>[]> coll_ready_;       // its local inputs are here
+  std::unordered_map<TaskId, std::vector<std::uint8_t>> present_;  // which inputs it reads
+  std::vector<std::int32_t> fence_;                       // task -> first collective it leads to, or -1
+  std::unique_ptr<std::atomic<std::int64_t>[]> fence_left_;  // per collective: own fenced tasks to run
+  std::atomic<std::size_t> next_coll_{0};
+  bool coll_stopped_ = false;         // no further entries on this rank (under the MPI lock)
+  std::atomic<bool> spoiled_{false};  // some rank failed inside a collective body
+  bool may_collect_any_thread_ = false;
+
   std::mutex mpi_mutex_;
   // Values for one destination, framed as they will travel: 8 bytes of total size,
   // a 4-byte count, then per value its task, whether a block follows, and its bytes
@@ -624,6 +802,27 @@ class Executor {
 }  // namespace
 
 const Key* running_task() noexcept { return t_running_task; }
+
+}  // namespace rask::detail
+
+namespace rask {
+
+MPI_Comm collective_comm() {
+  if (detail::t_collective_comm == MPI_COMM_NULL)
+    throw Error("rask::collective_comm() was called outside a collective task; only the body of a task added "
+                "with TaskOptions::collective = true has one");
+  return detail::t_collective_comm;
+}
+
+void collective_wait(MPI_Request& request) {
+  if (!detail::t_collective_executor)
+    throw Error("rask::collective_wait() was called outside a collective task; use MPI_Wait there");
+  detail::t_collective_executor->wait_in_collective(request);
+}
+
+}  // namespace rask
+
+namespace rask::detail {
 
 std::vector<Value> execute(const Graph& graph, const Plan& plan, const ExecContext& ctx, ExecStats& stats) {
   Executor executor(graph, plan, ctx, stats);

@@ -70,10 +70,19 @@ std::string Key::str() const {
   return name + "-" + hex;
 }
 
+const Value& Inputs::absent() {
+  static const Value empty;
+  return empty;
+}
+
 void Inputs::type_error(std::size_t i, const std::type_info& wanted) const {
   const Task& consumer = graph_.task(task_);
   const Task& input = graph_.task(deps_[i]);
-  const Value& v = values_[deps_[i]];
+  const Value& v = (*this)[i];
+  if (consumer.collective && !v.has_value())
+    throw TypeError("collective task '" + consumer.key.str() + "' reads input " + std::to_string(i) + " ('" +
+                    input.key.str() + "'), which was made on another rank: a collective task sees only the " +
+                    "inputs on its own rank; test Inputs::has(i) and exchange values over rask::collective_comm()");
   throw TypeError("task '" + consumer.key.str() + "' reads input " + std::to_string(i) + " ('" +
                   input.key.str() + "') as " + type_name(wanted) + ", but it holds " +
                   (v.has_value() ? type_name(v.type()) : std::string("no value")));
@@ -90,6 +99,9 @@ TaskId Graph::add_task(Key key, std::vector<TaskId> deps, std::shared_ptr<const 
     if (dep >= tasks_.size())
       throw GraphError("task '" + key.str() + "' depends on task #" + std::to_string(dep) +
                        ", which is not in the graph");
+  if (options.collective && options.owner >= 0)
+    throw GraphError("task '" + key.str() + "' is collective (every rank runs it) and also pinned to rank " +
+                     std::to_string(options.owner) + "; drop one of TaskOptions::collective and TaskOptions::owner");
   auto [id, inserted] = index_.insert(key.token, static_cast<TaskId>(tasks_.size()));
   if (!inserted) return id;
   Task& task = tasks_.emplace_back();
@@ -100,6 +112,7 @@ TaskId Graph::add_task(Key key, std::vector<TaskId> deps, std::shared_ptr<const 
   task.cost = options.cost;
   task.bytes = options.bytes;
   task.owner = options.owner;
+  task.collective = options.collective;
   return id;
 }
 

@@ -2,23 +2,26 @@
 // they already live: rask's block-cyclic layout is ScaLAPACK's, so each rank hands its
 // own chunks to the library and keeps its own pieces of u and v, with no redistribution.
 //
-// The core has no collective task yet, so this runs as a stage before the graph that
-// needs it (`prepare`): the input's chunks are computed and kept where they live
-// (persist), every rank calls PDGESVD together from its calling thread (compute is
-// collective, so all ranks are at the same point), and the results become persisted
-// arrays the graph reads. `run_pdgesvd` is the one function a collective task would call.
+// PDGESVD runs as one collective task of the array's graph (TaskOptions::collective):
+// its inputs are x's chunks, each made on (or moved to) the rank the BLACS grid gives it;
+// every rank enters it together over the core's collective communicator, while its
+// other threads keep running other chunk tasks; its value on each rank is that rank's
+// pieces of u and v (and s), which small tasks on the same rank cut into chunks.
 #include <mpi.h>
 
 #include <algorithm>
+#include <map>
 #include <unordered_set>
 
 #include "array/lower.hpp"
 #include "rask/linalg.hpp"
+#include "rask/execute.hpp"
 #include "rask/runtime.hpp"
 #include "rask/token.hpp"
 
 extern "C" {
-void Cblacs_get(int icontxt, int what, int* val);
+int Csys2blacs_handle(MPI_Comm comm);
+void Cfree_blacs_system_handle(int handle);
 void Cblacs_gridinit(int* icontxt, const char* order, int nprow, int npcol);
 void Cblacs_gridinfo(int icontxt, int* nprow, int* npcol, int* myrow, int* mycol);
 void Cblacs_gridexit(int icontxt);
@@ -34,21 +37,24 @@ void pdgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, d
 
 namespace rask::detail {
 
-std::shared_ptr<PersistHandle> new_persist_handle(std::uint64_t id);
-
 namespace {
 
-// One BLACS process grid over every rank, in row-major rank order (rank = row * cols +
-// col), released at scope exit. Construction and destruction are collective.
+// A BLACS process grid over the ranks of `comm`, in row-major rank order (rank = row *
+// cols + col, as chunk_owner places chunks), released at scope exit. Construction and
+// destruction are collective over `comm`.
 class BlacsGrid {
  public:
-  BlacsGrid(int rows, int cols) : rows_(rows), cols_(cols) {
-    Cblacs_get(-1, 0, &context_);
+  BlacsGrid(MPI_Comm comm, int rows, int cols) : rows_(rows), cols_(cols) {
+    handle_ = Csys2blacs_handle(comm);
+    context_ = handle_;
     Cblacs_gridinit(&context_, "Row", rows, cols);
     int r = 0, c = 0;
     Cblacs_gridinfo(context_, &r, &c, &my_row_, &my_col_);
   }
-  ~BlacsGrid() { Cblacs_gridexit(context_); }
+  ~BlacsGrid() {
+    Cblacs_gridexit(context_);
+    Cfree_blacs_system_handle(handle_);
+  }
   BlacsGrid(const BlacsGrid&) = delete;
   BlacsGrid& operator=(const BlacsGrid&) = delete;
   int context() const noexcept { return context_; }
@@ -58,7 +64,7 @@ class BlacsGrid {
   int my_col() const noexcept { return my_col_; }
 
  private:
-  int context_ = -1, rows_, cols_, my_row_ = -1, my_col_ = -1;
+  int handle_ = -1, context_ = -1, rows_, cols_, my_row_ = -1, my_col_ = -1;
 };
 
 // A distributed matrix's local part: column-major, with its ScaLAPACK descriptor.
@@ -92,21 +98,6 @@ Block chunk_of(const Local& l, const BlacsGrid& grid, std::int64_t bi, std::int6
   return b;
 }
 
-ArrayNodePtr persisted(std::uint64_t id, int ndim, std::int64_t rows, std::int64_t cols,
-                       std::vector<std::int64_t> row_chunks, std::vector<std::int64_t> col_chunks, int prow, int pcol) {
-  auto n = std::make_shared<ArrayNode>();
-  n->op = Op::persisted;
-  n->dtype = DType::float64;
-  n->ndim = ndim;
-  n->rows = rows;
-  n->cols = cols;
-  n->row_chunks = std::move(row_chunks);
-  n->col_chunks = std::move(col_chunks);
-  n->ints = {static_cast<std::int64_t>(id), prow, pcol, 0};
-  n->persisted = new_persist_handle(id);
-  return finish(n);
-}
-
 // PDGESVD's bidiagonal reduction is fast with blocks of about this size and slow with
 // chunk-sized ones (500: 5-10x slower here), so it runs on a copy redistributed by
 // PDGEMR2D over the same process grid; u and v come back to the chunks' blocks.
@@ -120,133 +111,155 @@ Local redistribute(const BlacsGrid& grid, const Local& from, int m, int n, int b
   return to;
 }
 
-struct Wanted {
-  ArrayNodePtr x;
-  std::vector<ArrayNodePtr> parts;  // the svd_u / svd_s / svd_v nodes asking
+// One rank's part of an SVD: its chunks of u and v, by (block row, block column), and
+// the singular values (on every rank). Never leaves its rank.
+struct SvdPiece {
+  std::map<std::pair<std::int64_t, std::int64_t>, Block> u, v;
+  std::vector<double> s;
 };
 
-}  // namespace
+// What the collective task needs to know of its input.
+struct SvdShape {
+  int m = 0, n = 0, block = 0, prow = 1, pcol = 1;
+  std::int64_t row_blocks = 0, col_blocks = 0;
+  bool want_u = false, want_v = false;
+};
 
-/// Collective: the SVD of `x` (persisted, regular square chunks of `block`) by PDGESVD.
-/// Returns persisted u, s and v (null when not wanted), each rank holding its pieces.
-std::array<ArrayNodePtr, 3> run_pdgesvd(const ArrayNodePtr& x, bool want_u, bool want_v) {
-  Runtime& rt = Runtime::current();
-  const int m = static_cast<int>(x->rows), n = static_cast<int>(x->cols), k = std::min(m, n);
-  const int block = static_cast<int>(x->row_chunks[0]);
-  auto [prow, pcol] = process_grid(x->row_blocks(), x->col_blocks(), rt.size());
-  BlacsGrid grid(prow, pcol);
+// The body of the collective task: every rank of the job runs it together. Input i is
+// chunk (i / col_blocks, i % col_blocks) of x, present on the rank the grid gives it.
+SvdPiece pdgesvd_piece(const SvdShape& sh, const Inputs& in) {
+  const int m = sh.m, n = sh.n, k = std::min(m, n), block = sh.block;
+  BlacsGrid grid(collective_comm(), sh.prow, sh.pcol);
   Local a = local_matrix(grid, m, n, block);
-  const std::uint64_t xid = static_cast<std::uint64_t>(x->ints[0]);
   const std::int64_t lld = std::max(1, a.rows);
-  for (std::int64_t bi = grid.my_row(); bi < x->row_blocks(); bi += prow) {
-    for (std::int64_t bj = grid.my_col(); bj < x->col_blocks(); bj += pcol) {
-      auto chunk = store_get(xid, bi, bj);
-      if (!chunk)
+  for (std::int64_t bi = grid.my_row(); bi < sh.row_blocks; bi += sh.prow) {
+    for (std::int64_t bj = grid.my_col(); bj < sh.col_blocks; bj += sh.pcol) {
+      const std::size_t i = static_cast<std::size_t>(bi * sh.col_blocks + bj);
+      if (!in.has(i))
         throw Error("internal: chunk (" + std::to_string(bi) + ", " + std::to_string(bj) +
-                    ") of the SVD's input is not on rank " + std::to_string(rt.rank()));
-      const std::int64_t lr = (bi / prow) * block, lc = (bj / pcol) * block;
-      for (std::int64_t r = 0; r < chunk->rows; ++r)
-        for (std::int64_t c = 0; c < chunk->cols; ++c)
-          a.data[(lr + r) + (lc + c) * lld] = chunk->data[r * chunk->cols + c];
+                    ") of the SVD's input is not on the rank ScaLAPACK's grid gives it");
+      const Block& chunk = in.get<Block>(i);
+      const std::int64_t lr = (bi / sh.prow) * block, lc = (bj / sh.pcol) * block;
+      for (std::int64_t r = 0; r < chunk.rows; ++r)
+        for (std::int64_t c = 0; c < chunk.cols; ++c) a.data[(lr + r) + (lc + c) * lld] = chunk.data[r * chunk.cols + c];
     }
   }
   const int svd_block = std::min(block, kSvdBlock);
   if (svd_block != block) a = redistribute(grid, a, m, n, svd_block);
   Local u = local_matrix(grid, m, k, svd_block), vt = local_matrix(grid, k, n, svd_block);
-  std::vector<double> s(k);
-  const char jobu = want_u ? 'V' : 'N', jobvt = want_v ? 'V' : 'N';
+  SvdPiece piece;
+  piece.s.assign(k, 0.0);
+  const char jobu = sh.want_u ? 'V' : 'N', jobvt = sh.want_v ? 'V' : 'N';
   const int one = 1;
   int lwork = -1, info = 0;
   double query = 0;
-  pdgesvd_(&jobu, &jobvt, &m, &n, a.data.data(), &one, &one, a.desc, s.data(), u.data.data(), &one, &one, u.desc,
-           vt.data.data(), &one, &one, vt.desc, &query, &lwork, &info);
+  pdgesvd_(&jobu, &jobvt, &m, &n, a.data.data(), &one, &one, a.desc, piece.s.data(), u.data.data(), &one, &one,
+           u.desc, vt.data.data(), &one, &one, vt.desc, &query, &lwork, &info);
   lwork = static_cast<int>(query) + 1;
   std::vector<double> work(lwork);
-  pdgesvd_(&jobu, &jobvt, &m, &n, a.data.data(), &one, &one, a.desc, s.data(), u.data.data(), &one, &one, u.desc,
-           vt.data.data(), &one, &one, vt.desc, work.data(), &lwork, &info);
-  // PDGESVD returns the same info on every rank of the grid, so this error is collective.
+  pdgesvd_(&jobu, &jobvt, &m, &n, a.data.data(), &one, &one, a.desc, piece.s.data(), u.data.data(), &one, &one,
+           u.desc, vt.data.data(), &one, &one, vt.desc, work.data(), &lwork, &info);
+  // PDGESVD returns the same info on every rank of the grid, so every rank fails alike
+  // and none is left inside a later call.
   if (info != 0)
     throw Error("ScaLAPACK PDGESVD failed with info = " + std::to_string(info) + " on a " + std::to_string(m) + "x" +
-                    std::to_string(n) + " array" + (info > 0 ? " (did not converge; NaN or Inf in the input?)" : ""),
-                true);
-
+                std::to_string(n) + " array" + (info > 0 ? " (did not converge; NaN or Inf in the input?)" : ""));
   if (svd_block != block) {
-    if (want_u) u = redistribute(grid, u, m, k, block);
-    if (want_v) vt = redistribute(grid, vt, k, n, block);
+    if (sh.want_u) u = redistribute(grid, u, m, k, block);
+    if (sh.want_v) vt = redistribute(grid, vt, k, n, block);
   }
-  std::array<ArrayNodePtr, 3> out;
-  auto rows_of = [&](std::int64_t extent) { return regular_chunks(extent, block, "svd"); };
-  const Token base = token_combine(token_sequence(), x->token);
-  if (want_u) {
-    const std::uint64_t id = token_combine(base, 1) >> 1;
-    out[0] = persisted(id, 2, m, k, rows_of(m), rows_of(k), prow, pcol);
-    for (std::int64_t bi = grid.my_row(); bi < out[0]->row_blocks(); bi += prow)
-      for (std::int64_t bj = grid.my_col(); bj < out[0]->col_blocks(); bj += pcol)
-        store_put(id, bi, bj,
-                  std::make_shared<const Block>(
-                      chunk_of(u, grid, bi, bj, out[0]->row_chunks[bi], out[0]->col_chunks[bj], block)));
-  }
-  {
-    const std::uint64_t id = token_combine(base, 2) >> 1;
-    out[1] = persisted(id, 1, 1, k, {1}, {k}, prow, pcol);
-    if (rt.rank() == 0) store_put(id, 0, 0, std::make_shared<const Block>(Block{1, k, s}));
-  }
-  if (want_v) {
-    const std::uint64_t id = token_combine(base, 3) >> 1;
-    out[2] = persisted(id, 2, k, n, rows_of(k), rows_of(n), prow, pcol);
-    for (std::int64_t bi = grid.my_row(); bi < out[2]->row_blocks(); bi += prow)
-      for (std::int64_t bj = grid.my_col(); bj < out[2]->col_blocks(); bj += pcol)
-        store_put(id, bi, bj,
-                  std::make_shared<const Block>(
-                      chunk_of(vt, grid, bi, bj, out[2]->row_chunks[bi], out[2]->col_chunks[bj], block)));
-  }
-  return out;
+  auto keep = [&](const Local& l, int rows, int cols, auto& into) {
+    const auto rc = regular_chunks(rows, block, "svd"), cc = regular_chunks(cols, block, "svd");
+    for (std::int64_t bi = grid.my_row(); bi < static_cast<std::int64_t>(rc.size()); bi += sh.prow)
+      for (std::int64_t bj = grid.my_col(); bj < static_cast<std::int64_t>(cc.size()); bj += sh.pcol)
+        into.emplace(std::make_pair(bi, bj), chunk_of(l, grid, bi, bj, rc[bi], cc[bj], block));
+  };
+  if (sh.want_u) keep(u, m, k, piece.u);
+  if (sh.want_v) keep(vt, k, n, piece.v);
+  return piece;
+}
+
+// The collective PDGESVD task for the SVD of `x`, computing u and v as asked.
+TaskId pdgesvd_task(Lowering& low, const ArrayNodePtr& x, bool want_u, bool want_v) {
+  SvdShape sh;
+  sh.m = static_cast<int>(x->rows);
+  sh.n = static_cast<int>(x->cols);
+  sh.block = static_cast<int>(x->row_chunks[0]);
+  sh.row_blocks = x->row_blocks();
+  sh.col_blocks = x->col_blocks();
+  std::tie(sh.prow, sh.pcol) = process_grid(sh.row_blocks, sh.col_blocks, low.nranks());
+  sh.want_u = want_u;
+  sh.want_v = want_v;
+  const Token token = token_combine(token_combine(x->token, 0x5ca1a9ac), (want_u ? 2u : 0u) + (want_v ? 1u : 0u));
+  if (auto id = low.graph().find(token)) return *id;
+  // Each chunk on the rank ScaLAPACK's grid gives it; a chunk made elsewhere is moved.
+  std::vector<TaskId> deps;
+  for (std::int64_t bi = 0; bi < sh.row_blocks; ++bi)
+    for (std::int64_t bj = 0; bj < sh.col_blocks; ++bj) {
+      TaskId chunk = low.chunk(x, bi, bj);
+      const int holder = static_cast<int>((bi % sh.prow) * sh.pcol + (bj % sh.pcol));
+      if (low.owner(*x, bi, bj) != holder)
+        chunk = low.add(
+            "svd-in", chunk_token(*x, bi, bj, 0x5ca1), {chunk}, [](const Inputs& in) { return in.get<Block>(0); },
+            holder, 1e-6, 8.0 * x->row_chunks[bi] * x->col_chunks[bj]);
+      deps.push_back(chunk);
+    }
+  const double m = sh.m, n = sh.n, k = std::min(m, n), ranks = low.nranks();
+  const double flops = 4.0 * m * n * k + (want_u || want_v ? 8.0 * m * n * k : 0.0);
+  const double piece_bytes = 8.0 * ((want_u ? m * k : 0.0) + (want_v ? k * n : 0.0)) / ranks + 8.0 * k;
+  auto body = std::make_shared<const TaskBody>([sh](const Inputs& in) { return Value(pdgesvd_piece(sh, in)); });
+  return low.graph().add_task(Key{"pdgesvd", token}, std::move(deps), std::move(body), codec_for<SvdPiece>(),
+                              TaskOptions{.name = "pdgesvd",
+                                          .cost = flops / 1e10 / ranks,
+                                          .bytes = piece_bytes,
+                                          .collective = true});
+}
+
+}  // namespace
+
+TaskId lower_scalapack_chunk(Lowering& low, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
+  const ArrayNodePtr& x = n->args[0];
+  const auto [want_u, want_v] = low.svd_wants(x->token, *n);
+  const TaskId svd = pdgesvd_task(low, x, want_u, want_v);
+  const auto which = static_cast<LinalgPart>(n->sub);
+  const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
+  if (which == LinalgPart::svd_s)
+    return low.add(
+        "svd-s", chunk_token(*n, bi, bj), {svd},
+        [](const Inputs& in) {
+          const auto& s = in.get<SvdPiece>(0).s;
+          return Block{1, static_cast<std::int64_t>(s.size()), s};
+        },
+        0, 1e-6, 8.0 * cols);
+  // A chunk of u or v is cut on the rank whose piece holds it, on the grid of x.
+  auto [prow, pcol] = process_grid(x->row_blocks(), x->col_blocks(), low.nranks());
+  const int holder = static_cast<int>((bi % prow) * pcol + (bj % pcol));
+  const bool u = which == LinalgPart::svd_u;
+  return low.add(
+      u ? "svd-u" : "svd-v", chunk_token(*n, bi, bj), {svd},
+      [u, bi, bj](const Inputs& in) {
+        const SvdPiece& piece = in.get<SvdPiece>(0);
+        return (u ? piece.u : piece.v).at({bi, bj});
+      },
+      holder, 1e-6 * static_cast<double>(rows * cols) / 1e4, 8.0 * rows * cols);
 }
 
 std::shared_ptr<Prepared> prepare(const std::vector<ArrayNodePtr>& outputs) {
-  // The ScaLAPACK SVDs the outputs reach, grouped by input, in a depth-first order every
-  // rank walks alike.
-  std::vector<Wanted> wanted;
+  // The ScaLAPACK SVD parts the outputs reach, and so which vectors each SVD must make.
+  auto prepared = std::make_shared<Prepared>();
   std::unordered_set<const ArrayNode*> seen;
   std::vector<const ArrayNode*> stack;
-  for (auto it = outputs.rbegin(); it != outputs.rend(); ++it) stack.push_back(it->get());
-  std::vector<ArrayNodePtr> found;
-  auto is_scalapack = [](const ArrayNode& n) { return n.op == Op::linalg && n.ints[0] == 1; };
-  for (const auto& o : outputs)
-    if (is_scalapack(*o) && seen.insert(o.get()).second) found.push_back(o);
+  for (const auto& o : outputs) stack.push_back(o.get());
   while (!stack.empty()) {
     const ArrayNode* n = stack.back();
     stack.pop_back();
-    if (is_scalapack(*n)) continue;  // its input is prepared when it is persisted
-    for (auto it = n->args.rbegin(); it != n->args.rend(); ++it) {
-      if (!seen.insert(it->get()).second) continue;
-      if (is_scalapack(**it)) found.push_back(*it);
-      stack.push_back(it->get());
+    if (!seen.insert(n).second) continue;
+    if (n->op == Op::linalg && n->ints[0] == 1) {
+      auto& [u, v] = prepared->svd_wants[n->args[0]->token];
+      u |= static_cast<LinalgPart>(n->sub) == LinalgPart::svd_u;
+      v |= static_cast<LinalgPart>(n->sub) == LinalgPart::svd_v;
     }
-  }
-  if (found.empty()) return nullptr;
-  for (const auto& part : found) {
-    auto it =
-        std::find_if(wanted.begin(), wanted.end(), [&](const Wanted& w) { return w.x->token == part->args[0]->token; });
-    if (it == wanted.end()) {
-      wanted.push_back({part->args[0], {}});
-      it = wanted.end() - 1;
-    }
-    it->parts.push_back(part);
-  }
-  auto prepared = std::make_shared<Prepared>();
-  for (const Wanted& w : wanted) {
-    bool want_u = false, want_v = false;
-    for (const auto& p : w.parts) {
-      want_u |= static_cast<LinalgPart>(p->sub) == LinalgPart::svd_u;
-      want_v |= static_cast<LinalgPart>(p->sub) == LinalgPart::svd_v;
-    }
-    ArrayNodePtr held = persist_nodes({w.x})[0];
-    auto results = run_pdgesvd(held, want_u, want_v);
-    for (const auto& p : w.parts) {
-      const auto which = static_cast<LinalgPart>(p->sub);
-      prepared->results[p->token] = results[which == LinalgPart::svd_u ? 0 : which == LinalgPart::svd_s ? 1 : 2];
-    }
+    for (const auto& a : n->args) stack.push_back(a.get());
   }
   return prepared;
 }

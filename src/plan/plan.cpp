@@ -29,6 +29,23 @@ class Groups {
   std::vector<TaskId> parent_;
 };
 
+}  // namespace
+
+std::string format_bytes(double bytes) {
+  std::ostringstream o;
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 4) {
+    bytes /= 1000;
+    ++u;
+  }
+  if (u == 0) o << static_cast<long long>(bytes) << " B";
+  else o << std::fixed << std::setprecision(1) << bytes << " " << units[u];
+  return o.str();
+}
+
+namespace {
+
 std::string describe(const Graph& graph, TaskId t) {
   return "'" + graph.task(t).key.str() + "' (" + graph.task(t).codec->name + ")";
 }
@@ -48,6 +65,12 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
   tasks_per_rank_.assign(nranks_, 0);
   work_per_rank_.assign(nranks_, 0);
   for (std::uint32_t pos = 0; pos < order_.size(); ++pos) priority_[order_[pos]] = pos;
+  collective_.assign(n, 0);
+  for (TaskId t : order_)
+    if (graph.task(t).collective) {
+      collective_[t] = 1;
+      collectives_.push_back(t);
+    }
 
   auto cost_of = [&](TaskId t) { return graph.task(t).cost >= 0 ? graph.task(t).cost : model.default_cost; };
   auto bytes_of = [&](TaskId t) {
@@ -61,12 +84,13 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
   bool any_unserializable = false;
   for (TaskId t : order_) {
     if (graph.task(t).owner >= 0) pin[t] = graph.task(t).owner % nranks_;
-    any_unserializable |= !graph.task(t).codec->serializable;
+    // A collective value never crosses ranks: every rank holds its own piece.
+    any_unserializable |= !graph.task(t).codec->serializable && !collective_[t];
   }
   // The same rule at every rank count, so a program that runs on one rank runs on many.
   if (any_unserializable && where_ == Where::all)
     for (TaskId t : outputs_)
-      if (!graph.task(t).codec->serializable)
+      if (!graph.task(t).codec->serializable && !collective_[t])
         throw PlanError("result " + describe(graph, t) + " cannot be sent to every rank: its type has no " +
                         "rask::Serializer. Possible fixes: specialize rask::Serializer<" +
                         graph.task(t).codec->name + ">, or compute it on rank 0 only (Where::root)");
@@ -77,7 +101,7 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     groups.emplace(n);
     for (TaskId t : order_)
       for (TaskId d : graph.task(t).deps)
-        if (!graph.task(d).codec->serializable) groups->join(d, t);
+        if (!graph.task(d).codec->serializable && !collective_[t] && !collective_[d]) groups->join(d, t);
     group_pin.assign(n, -1);
     group_pinned_by.assign(n, 0);
     auto pin_group = [&](TaskId t, int rank, const std::string& why) {
@@ -93,7 +117,7 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     for (TaskId t : order_)
       if (pin[t] >= 0) pin_group(t, pin[t], " is pinned to rank ");
     for (TaskId t : outputs_)
-      if (!graph.task(t).codec->serializable) pin_group(t, 0, " is a result wanted on rank ");
+      if (!graph.task(t).codec->serializable && !collective_[t]) pin_group(t, 0, " is a result wanted on rank ");
   }
 
   // The list schedule, run twice on more than one rank: as designed, and with every
@@ -126,6 +150,25 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     for (TaskId t : order_) {
       const Task& task = graph.task(t);
       const double cost = cost_of(t);
+      if (collective_[t]) {
+        // Every rank at once: when its inputs exist and every rank has a free thread.
+        double begin = 0;
+        for (TaskId d : task.deps) begin = std::max(begin, finish_[d]);
+        for (int rank = 0; rank < nranks_; ++rank) begin = std::max(begin, slots[rank][earliest_slot(rank)]);
+        owner_[t] = 0;
+        start_[t] = begin;
+        finish_[t] = begin + cost;
+        total_work_ += cost * nranks_;
+        for (int rank = 0; rank < nranks_; ++rank) {
+          ++tasks_per_rank_[rank];
+          work_per_rank_[rank] += cost;
+          auto slot = earliest_slot(rank);
+          idle.erase({slots[rank][slot], rank});
+          slots[rank][slot] = finish_[t];
+          idle.emplace(*std::min_element(slots[rank].begin(), slots[rank].end()), rank);
+        }
+        continue;
+      }
       int chosen = pin[t];
       if (chosen < 0 && groups) {
         TaskId g = groups->find(t);
@@ -143,7 +186,7 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
         double ready = 0;
         std::size_t remote = 0;
         for (TaskId d : task.deps) {
-          const bool local = owner_[d] == rank;
+          const bool local = owner_[d] == rank || collective_[d];
           remote += !local;
           ready = std::max(ready, finish_[d] + (local ? 0.0 : transfer(d)));
         }
@@ -156,7 +199,7 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
         // Candidates: where the inputs are, and the rank that frees up first.
         candidates.clear();
         for (TaskId d : task.deps)
-          if (std::find(candidates.begin(), candidates.end(), owner_[d]) == candidates.end())
+          if (!collective_[d] && std::find(candidates.begin(), candidates.end(), owner_[d]) == candidates.end())
             candidates.push_back(owner_[d]);
         int first_idle = idle.begin()->second;
         if (std::find(candidates.begin(), candidates.end(), first_idle) == candidates.end())
@@ -192,7 +235,7 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     double predicted = 0;
     for (TaskId t : order_) predicted = std::max(predicted, finish_[t]);
     for (TaskId t : outputs_)
-      if (owner_[t] != 0 || where_ == Where::all)
+      if (!collective_[t] && (owner_[t] != 0 || where_ == Where::all))
         predicted = std::max(predicted, finish_[t] + (nranks_ > 1 ? transfer(t) : 0.0));
     return predicted;
   };
@@ -205,10 +248,13 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
   // Who needs each value besides its owner: consumers on other ranks, and the ranks
   // the results go to.
   std::vector<std::pair<TaskId, int>> sends;
+  // A collective task reads only its own rank's inputs, and each rank's consumers read
+  // their own rank's piece of a collective value: neither is sent.
   for (TaskId t : order_)
     for (TaskId d : graph.task(t).deps)
-      if (owner_[d] != owner_[t]) sends.emplace_back(d, owner_[t]);
+      if (!collective_[t] && !collective_[d] && owner_[d] != owner_[t]) sends.emplace_back(d, owner_[t]);
   for (TaskId t : outputs_) {
+    if (collective_[t]) continue;
     if (where_ == Where::all) {
       for (int rank = 0; rank < nranks_; ++rank)
         if (rank != owner_[t]) sends.emplace_back(t, rank);
@@ -243,8 +289,64 @@ Plan::Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int 
     predicted_ = std::max(predicted_, finish_[t]);
   }
   for (TaskId t : outputs_)
-    if (owner_[t] != 0 || where_ == Where::all)
+    if (!collective_[t] && (owner_[t] != 0 || where_ == Where::all))
       predicted_ = std::max(predicted_, finish_[t] + (nranks_ > 1 ? transfer(t) : 0.0));
+
+  // Peak memory per rank: the values held at once, walking order() as one thread would.
+  peak_bytes_.assign(nranks_, 0);
+  constexpr std::uint32_t kNever = 0xFFFFFFFFu, kToTheEnd = 0xFFFFFFFEu;
+  std::vector<std::uint32_t> last_use(n, kNever);
+  std::vector<std::uint8_t> held(n, 0);
+  for (int rank = 0; rank < nranks_; ++rank) {
+    std::fill(last_use.begin(), last_use.end(), kNever);
+    std::fill(held.begin(), held.end(), 0);
+    auto here = [&](TaskId d) {  // made on this rank, or sent to it
+      if (runs_on(d, rank)) return true;
+      auto dests = send_to(d);
+      return std::binary_search(dests.begin(), dests.end(), rank);
+    };
+    for (std::uint32_t pos = 0; pos < order_.size(); ++pos) {
+      TaskId t = order_[pos];
+      if (!runs_on(t, rank)) continue;
+      for (TaskId d : graph.task(t).deps)
+        if (here(d)) last_use[d] = pos;
+    }
+    const bool results_here = where_ == Where::all || rank == 0;
+    if (results_here)
+      for (TaskId t : outputs_) last_use[t] = kToTheEnd;
+    double live = 0, peak = 0;
+    auto hold = [&](TaskId t) {
+      if (!held[t]) {
+        held[t] = 1;
+        live += bytes_of(t);
+      }
+    };
+    for (std::uint32_t pos = 0; pos < order_.size(); ++pos) {
+      TaskId t = order_[pos];
+      if (!runs_on(t, rank)) {
+        // A result made elsewhere is held here from about when it is made.
+        if (results_here && last_use[t] == kToTheEnd) {
+          hold(t);
+          peak = std::max(peak, live);
+        }
+        continue;
+      }
+      for (TaskId d : graph.task(t).deps)
+        if (here(d)) hold(d);  // received: held from its first local consumer on
+      hold(t);
+      peak = std::max(peak, live);
+      for (TaskId d : graph.task(t).deps)
+        if (held[d] && last_use[d] == pos) {
+          held[d] = 0;
+          live -= bytes_of(d);
+        }
+      if (last_use[t] == kNever) {  // sent, or wanted by no one here: dropped at once
+        held[t] = 0;
+        live -= bytes_of(t);
+      }
+    }
+    peak_bytes_[rank] = peak;
+  }
 }
 
 void Plan::print(std::ostream& out) const {
@@ -258,10 +360,12 @@ void Plan::print(std::ostream& out) const {
   };
   s << "plan: " << order_.size() << " tasks on " << nranks_ << " rank" << (nranks_ > 1 ? "s" : "") << " x "
     << threads_ << " thread" << (threads_ > 1 ? "s" : "") << "\n";
-  s << "  rank       tasks         work\n";
+  s << "  rank       tasks         work    peak memory\n";
   for (int rank = 0; rank < nranks_; ++rank)
     s << "  " << std::setw(4) << rank << std::setw(12) << tasks_per_rank_[rank] << std::setw(13)
-      << seconds(work_per_rank_[rank]) << "\n";
+      << seconds(work_per_rank_[rank]) << std::setw(15) << format_bytes(peak_bytes_[rank]) << "\n";
+  if (!collectives_.empty())
+    s << "  collective tasks (every rank): " << collectives_.size() << "\n";
   s << "  between ranks: " << messages_ << " message" << (messages_ == 1 ? "" : "s") << ", ~"
     << static_cast<std::size_t>(bytes_crossing_) << " bytes\n";
   const int workers = nranks_ * threads_;

@@ -13,6 +13,7 @@ namespace {
 
 std::uint64_t task_hash(const Task& task) {
   std::uint64_t h = token_combine(task.key.token, static_cast<std::uint64_t>(task.owner + 1));
+  if (task.collective) h = token_combine(h, 0xC011EC7u);
   h = token_combine(h, task.deps.size());
   for (TaskId d : task.deps) h = token_combine(h, d);
   return h;

@@ -18,6 +18,7 @@
 #include "execute/execute.hpp"
 #include "rask/error.hpp"
 #include "runtime/agree.hpp"
+#include "runtime/memory.hpp"
 
 namespace rask {
 
@@ -147,6 +148,12 @@ struct Runtime::Impl {
   MPI_Comm comms[2] = {MPI_COMM_NULL, MPI_COMM_NULL};
   unsigned long computes = 0;
   MPI_Comm comm = MPI_COMM_NULL;  // for agreeing on each step (compute, barrier, exit)
+  // Collective tasks' own: one is enough, since every rank enters a compute's collective
+  // tasks in one order and finishes them before the compute's final agreement.
+  MPI_Comm coll_comm = MPI_COMM_NULL;
+  // Bytes each rank may hold, measured once at start-up, every rank's.
+  std::vector<double> memory;
+  std::string memory_source;  // where rank 0's figure came from, for the refusal message
   int rank = 0, size = 1, threads = 1, thread_level = MPI_THREAD_SINGLE;
   bool owns_mpi = false;
   CostModel model;
@@ -160,6 +167,11 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
+    // Blocking MPI calls made inside collective tasks (ScaLAPACK) busy-poll; on a shared
+    // or oversubscribed node the rank being waited for then loses its core to the
+    // waiter (PDGESVD at 2 ranks: 5x slower under load). Open MPI yields only when it
+    // knows it is oversubscribed; rask asks it always, unless the user chose.
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
     detail::check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &impl_->thread_level), "MPI_Init_thread");
     impl_->owns_mpi = true;
   } else {
@@ -175,9 +187,24 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
   // constructor's own included.
   impl_->previous_terminate = std::set_terminate(on_terminate);
   // rask's messages travel on communicators of their own, never mixing with the program's.
-  for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1]}) {
+  for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1], &impl_->coll_comm}) {
     detail::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, comm), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(*comm, MPI_ERRORS_RETURN);
+  }
+  {
+    // A bad RASK_MEMORY_LIMIT is found by every rank alike, so it fails on all of them.
+    auto [mine, source] = detail::memory_per_rank(impl_->comm);
+    impl_->memory.assign(impl_->size, 0);
+    detail::check_mpi(MPI_Allgather(&mine, 1, MPI_DOUBLE, impl_->memory.data(), 1, MPI_DOUBLE, impl_->comm),
+                      "MPI_Allgather");
+    impl_->memory_source = source;
+    for (int rank = 0; rank < impl_->size; ++rank)
+      if (impl_->memory[rank] < 0) {
+        const char* env = std::getenv("RASK_MEMORY_LIMIT");
+        throw InputError("RASK_MEMORY_LIMIT must be a number of bytes per rank, optionally followed by k, M, G or T "
+                         "(powers of 1000), e.g. 8G; rank " + std::to_string(rank) + " has an unreadable value" +
+                         (env && impl_->memory[impl_->rank] < 0 ? std::string(" ('") + env + "')" : std::string()));
+      }
   }
   impl_->threads = default_threads();
   // The plan depends on the thread count: every rank takes rank 0's.
@@ -215,7 +242,7 @@ Runtime::~Runtime() {
   for (int i = 0; i < 4; ++i) sigaction(kCrashSignals[i], &g_previous_crash[i], nullptr);
   sigaction(SIGTERM, &impl_->previous_sigterm, nullptr);
   std::set_terminate(impl_->previous_terminate);
-  for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1]})
+  for (MPI_Comm* comm : {&impl_->comm, &impl_->comms[0], &impl_->comms[1], &impl_->coll_comm})
     if (*comm != MPI_COMM_NULL) MPI_Comm_free(comm);
   if (impl_->owns_mpi) MPI_Finalize();
   g_current = nullptr;
@@ -273,15 +300,30 @@ std::vector<Value> Runtime::compute(Graph& graph, std::span<const TaskId> output
     throw SpmdError(*mismatch);
   if (!graph_error.empty()) throw GraphError(graph_error);
   Plan plan = this->plan(graph, outputs, where);
+  // Every rank holds every rank's plan and memory figure: the same verdict, no messages.
+  if (auto refusal = detail::memory_refusal(plan, impl_->memory, impl_->memory_source)) throw MemoryError(*refusal);
   const double t1 = MPI_Wtime();
   impl_->stats.plan_seconds = t1 - t0;
   MPI_Comm comm = impl_->comms[impl_->computes++ % 2];
-  detail::ExecContext ctx{comm, impl_->rank, impl_->size, impl_->thread_level >= MPI_THREAD_SERIALIZED, &g_sigterm};
+  detail::ExecContext ctx{comm, impl_->rank, impl_->size, impl_->thread_level >= MPI_THREAD_SERIALIZED, &g_sigterm,
+                          impl_->coll_comm};
   struct InCompute {
     InCompute() { g_in_compute.store(true); }
     ~InCompute() { g_in_compute.store(false); }
   } in_compute;
-  auto results = detail::execute(graph, plan, ctx, impl_->stats);
+  std::vector<Value> results;
+  try {
+    results = detail::execute(graph, plan, ctx, impl_->stats);
+  } catch (const TaskError&) {
+    // A failed compute may leave entries or a body's calls unanswered on the collective
+    // communicator; every rank throws here together, so all take a fresh one.
+    if (!plan.collectives().empty() && impl_->size > 1) {
+      MPI_Comm_free(&impl_->coll_comm);
+      detail::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->coll_comm), "MPI_Comm_dup");
+      MPI_Comm_set_errhandler(impl_->coll_comm, MPI_ERRORS_RETURN);
+    }
+    throw;
+  }
   impl_->stats.run_seconds = MPI_Wtime() - t1;
   return results;
 }
