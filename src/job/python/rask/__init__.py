@@ -480,6 +480,8 @@ def _find(obj, found):
         found.append(obj)
     elif isinstance(obj, _Future):
         found.append(obj._dep())
+    elif hasattr(type(obj), "__rask_delayed__"):
+        found.append(obj.__rask_delayed__())  # an array or frame: its expression record
     elif type(obj) in (list, tuple, set):
         for o in obj:
             _find(o, found)
@@ -491,6 +493,8 @@ def _find(obj, found):
 def _rebuild(obj, values):
     if isinstance(obj, Delayed) or isinstance(obj, _Future):
         return values[(obj if isinstance(obj, Delayed) else obj._delayed)._key]
+    if hasattr(type(obj), "__rask_delayed__"):
+        return values[obj.__rask_delayed__()._key]
     t = type(obj)
     if t is list or t is tuple or t is set:
         items = [_rebuild(o, values) for o in obj]
@@ -559,19 +563,23 @@ def compute(*args, traverse=True, optimize_graph=True, scheduler=None, get=None,
     for a in args:
         if traverse:
             _find(a, found)
-        elif isinstance(a, (Delayed, _Future)):
+        elif isinstance(a, (Delayed, _Future)) or hasattr(type(a), "__rask_delayed__"):
             _find(a, found)
     values = _compute_delayed(found)
-    return tuple(_rebuild(a, values) if (traverse or isinstance(a, (Delayed, _Future))) else a for a in args)
+    return tuple(_rebuild(a, values) if (traverse or isinstance(a, (Delayed, _Future)) or
+                                          hasattr(type(a), "__rask_delayed__")) else a for a in args)
 
 
 def persist(*args, **kwargs):
     """Computes the Delayed values and returns Delayed values holding the results (same
     keys), so later graphs start from them."""
-    results = compute(*args, **kwargs)
+    # Arrays and frames persist where their chunks live (a collective call each).
+    results = compute(*[None if hasattr(type(a), "__rask_persist__") else a for a in args], **kwargs)
     out = []
     for a, r in zip(args, results):
-        if isinstance(a, Delayed):
+        if hasattr(type(a), "__rask_persist__"):
+            out.append(a.__rask_persist__())
+        elif isinstance(a, Delayed):
             out.append(Delayed(a._key, _identity, (r,), None, (), False, a._length))
         else:
             out.append(r)
