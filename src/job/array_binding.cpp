@@ -326,6 +326,14 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
   m.def("full", [](const py::object& shape, double value, const py::object& chunks, const std::string& dtype) {
     return full(shape_of(shape), value, shape_of(chunks), dtype_of(dtype));
   });
+  // A NumPy array's values carried in the expression (as Dask carries it in the graph).
+  m.def("literal", [](const py::array_t<double, py::array::c_style | py::array::forcecast>& values,
+                      const py::object& shape, const py::object& chunks, const std::string& dtype) {
+    auto n = detail::make_source(detail::Op::literal, dtype_of(dtype), shape_of(shape), shape_of(chunks), "from_array");
+    if (values.size() != n->rows * n->cols) throw py::value_error("internal: literal values do not match the shape");
+    n->text[0].assign(reinterpret_cast<const char*>(values.data()), static_cast<std::size_t>(values.size()) * 8);
+    return Array(detail::finish(n));
+  });
   m.def("arange", [](std::int64_t start, std::int64_t stop, std::int64_t step, std::int64_t chunk) {
     return arange(start, stop, step, chunk);
   });

@@ -150,18 +150,41 @@ def _scalar(value):
     return None
 
 
-def _operand(value):
-    """The expression of an operand of arithmetic: an Array, a scalar, a NumPy array."""
+def _chunks_like(shape, like):
+    """The chunks an operand of `shape` needs to meet an array `like` elementwise (Dask
+    unifies chunks; rask's elementwise operations need them equal), or None."""
+    if shape == like.shape:
+        return like.chunks
+    if len(shape) == 1 and like.ndim == 2 and shape[0] == like.shape[1]:
+        return (like.chunks[1],)
+    if len(shape) == 2 and like.ndim == 2:
+        if shape == (1, like.shape[1]):
+            return ((1,), like.chunks[1])
+        if shape == (like.shape[0], 1):
+            return (like.chunks[0], (1,))
+    return None
+
+
+def _operand(value, like=None):
+    """The expression of an operand of arithmetic: an Array, a scalar, a NumPy array;
+    chunked to meet `like` (an expression) where their shapes fit."""
     if isinstance(value, Array):
-        return value._expr
-    e = _scalar(value)
-    if e is not None:
-        return e
-    if isinstance(value, np.ndarray):
+        e = value._expr
+    else:
+        e = _scalar(value)
+        if e is not None:
+            return e
+        if not isinstance(value, np.ndarray):
+            return None
         if value.ndim == 0:
             return _scalar(value[()])
-        return from_array(value)._expr
-    return None
+        target = _chunks_like(tuple(value.shape), like) if like is not None else None
+        return from_array(value, chunks=target or "auto")._expr
+    if like is not None and e.chunks != like.chunks and e.ndim > 0:
+        target = _chunks_like(e.shape, like)
+        if target is not None and e.chunks != target:
+            e = e.rechunk(target)
+    return e
 
 
 class Array:
@@ -346,7 +369,7 @@ class Array:
 
     # Arithmetic.
     def _binary(self, other, op, reflected=False):
-        o = _operand(other)
+        o = _operand(other, self._expr)
         if o is None:
             return NotImplemented
         e = o.binary(self._expr, op) if reflected else self._expr.binary(o, op)
@@ -495,7 +518,12 @@ class Array:
             op = self._UFUNCS[name]
             return Array(_operand(inputs[0]).unary(op), name)
         if name in self._BINARY_UFUNCS and len(inputs) == 2:
-            a, b = (_operand(x) for x in inputs)
+            if isinstance(inputs[0], Array):
+                a = _operand(inputs[0])
+                b = _operand(inputs[1], a)
+            else:  # a NumPy operand takes the dask array's chunks
+                b = _operand(inputs[1])
+                a = _operand(inputs[0], b)
             if a is None or b is None:
                 return NotImplemented
             if name == "matmul":
@@ -586,8 +614,10 @@ def from_array(x, chunks="auto", name=None, lock=False, asarray=None, fancy=True
         shape = _shape(a.shape)
         dtype = _dtype_name(a.dtype, None)
         norm = normalize_chunks(chunks, shape)
-        e = _rask_array.literal(np.ascontiguousarray(a, dtype=np.float64).reshape(-1), shape, dtype)
-        if e.chunks != norm:
+        regular = _regular(norm)
+        e = _rask_array.literal(np.ascontiguousarray(a, dtype=np.float64).reshape(-1), shape,
+                                regular if regular is not None else tuple(max(d) for d in norm), dtype)
+        if regular is None:
             e = e.rechunk(norm)
         return Array(e, "array")
     raise _unsupported(f"dask.array.from_array of {type(x).__module__}.{type(x).__name__}")
