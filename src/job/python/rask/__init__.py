@@ -83,6 +83,8 @@ class _Template:
             return arg._callable
         if isinstance(arg, _Future):
             return self.ref(arg._dep())
+        if hasattr(type(arg), "__rask_delayed__"):  # an array or frame: its computed value
+            return self.ref(arg.__rask_delayed__())
         if type(arg) in _COLLECTIONS:
             out = self.inner(arg)
             if out is not arg:
@@ -98,6 +100,8 @@ class _Template:
             return arg._callable
         if isinstance(arg, _Future):
             return self.ref(arg._dep())
+        if hasattr(type(arg), "__rask_delayed__"):  # an array or frame: its computed value
+            return self.ref(arg.__rask_delayed__())
         t = type(arg)
         if t is list or t is tuple or t is set:
             items = [self.inner(a) for a in arg]
