@@ -356,8 +356,10 @@ class Array:
                              f"but {len(index)} were indexed")
         ranges = []
         for i in index:
+            if isinstance(i, (numbers.Integral, np.integer)):
+                raise _unsupported(f"integer indexing of dask arrays (x[{i}]; slice instead: x[{i}:{i + 1}])")
             if not isinstance(i, slice):
-                raise _unsupported(f"indexing dask arrays by {type(i).__name__} (rask slices by ranges: x[a:b, c:d:s])")
+                raise _unsupported(f"indexing dask arrays by {type(i).__name__} (slice by ranges: x[a:b, c:d:s])")
             start, stop, step = i.start, i.stop, i.step
             if step is not None and step <= 0:
                 raise _unsupported("slices with negative or zero steps")
