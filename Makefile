@@ -56,6 +56,7 @@ bench: deps-bench build
 	$(PYTHON) bench/run_arrays.py --build $(BUILD)
 	$(PYTHON) bench/bench_frames.py --build $(BUILD)
 	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
+	$(PYTHON) bench/run_job_arrays.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
