@@ -98,6 +98,18 @@ Array deserialize_payload(std::string_view payload) {
   return Array::deserialize(bytes);
 }
 
+// Whether computing `a` runs ScaLAPACK before its graph (a collective step of its own).
+bool needs_scalapack(const Array& a) {
+  std::vector<const detail::ArrayNode*> stack{a.node().get()};
+  while (!stack.empty()) {
+    const detail::ArrayNode* n = stack.back();
+    stack.pop_back();
+    if (n->op == detail::Op::linalg && n->ints[0] == 1) return true;
+    for (const auto& arg : n->args) stack.push_back(arg.get());
+  }
+  return false;
+}
+
 }  // namespace
 
 void register_array_kinds() {
@@ -105,13 +117,26 @@ void register_array_kinds() {
   // task on rank 0 that assembles them into the NumPy array the script receives.
   register_expression("array", [](Graph& graph, std::string_view key, std::string_view payload,
                                   const std::vector<TaskId>&) -> TaskId {
-    Array a = deserialize_payload(payload);
+    // The payload: one byte, 1 when the script plans without running (--dry-run, where
+    // only rank 0 builds graphs), then the expression.
+    if (payload.empty()) throw SerializeError("array expression record without a payload");
+    const bool dry_run = payload[0] == 1;
+    Array a = deserialize_payload(payload.substr(1));
     Runtime& rt = Runtime::current();
-    // Collective like the graph building that calls it: every rank lowers the same
-    // records in the same order.
-    auto prepared = detail::prepare({a.node()});
-    detail::Lowering lowering(graph, rt.size(), prepared);
-    std::vector<TaskId> chunks = lowering.chunks(a.node());
+    std::shared_ptr<detail::Prepared> prepared;
+    std::vector<TaskId> chunks;
+    if (!dry_run) {
+      // Collective like the graph building that calls it: every rank lowers the same
+      // records in the same order.
+      prepared = detail::prepare({a.node()});
+      detail::Lowering lowering(graph, rt.size(), prepared);
+      chunks = lowering.chunks(a.node());
+    } else if (!needs_scalapack(a)) {
+      detail::Lowering lowering(graph, rt.size());
+      chunks = lowering.chunks(a.node());
+    }
+    // A dry run of a ScaLAPACK SVD plans its assembly alone: the SVD runs before the
+    // graph, on every rank together, which a dry run on rank 0 cannot do.
     const double bytes = 8.0 * static_cast<double>(a.size());
     auto body = std::make_shared<const TaskBody>([a, prepared](const Inputs& in) -> Value {
       ArrayValue v = assemble(*a.node(), a, in);
@@ -139,6 +164,10 @@ void register_array_kinds() {
     to_hdf5(path, arrays);
     return {};
   });
+
+  // Collective: nothing; under --dry-run the script's rank 0 gets None instead of its
+  // answer, which is how dask.array learns it must not ask for ScaLAPACK.
+  register_collective("array.probe", [](std::string_view) -> std::string { return "1"; });
 
   // Collective: draws the array's chunk graph, planned on every rank, written by rank 0.
   register_collective("array.visualize", [](std::string_view payload) -> std::string {
@@ -285,6 +314,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
              return a(s[0], s[1]);
            })
       .def("serialize", [](const Array& a) { return to_py(a.serialize()); })
+      .def("needs_scalapack", &needs_scalapack)
       .def_static("deserialize", [](const py::bytes& b) { return Array::deserialize(bytes_of(b)); });
 
   // Payloads of the collective calls registered above, and what they return.

@@ -21,6 +21,18 @@ __all__ = ["Array", "from_array", "ones", "zeros", "full", "arange", "to_hdf5", 
 AUTO_BYTES = 128 * 2**20
 
 
+_dry = []
+
+
+def _dry_run():
+    """Whether `rask run --dry-run` plans without running: collective calls answer None
+    then. Asked once, and only by computes that need ScaLAPACK (a step on every rank
+    before the graph, which a dry run, built on rank 0 alone, must leave out)."""
+    if not _dry:
+        _dry.append(_rask_py.collective("array.probe") is None)
+    return _dry[0]
+
+
 def _unsupported(name):
     return _rask_py.unsupported(name)
 
@@ -258,15 +270,21 @@ class Array:
     # Joining graphs: one expression record per array (src/job/python/rask).
     def __rask_delayed__(self):
         if self._delayed_value is None:
-            self._delayed_value = _rask_py.expression("array", self._expr.serialize(), key=self.name)
+            flag = b"\x01" if self._expr.needs_scalapack() and _dry_run() else b"\x00"
+            self._delayed_value = _rask_py.expression("array", flag + self._expr.serialize(), key=self.name)
         return self._delayed_value
 
     def __rask_persist__(self):
         return persist(self)[0]
 
     def compute(self, **kwargs):
-        """Collective: the values, a NumPy array on rank 0 (a NumPy scalar for 0-d)."""
-        return _rask_py.compute(self, **kwargs)[0]
+        """Collective: the values, a NumPy array on rank 0 (a NumPy scalar for 0-d).
+        Under --dry-run, zeros of the array's shape and dtype, so the script goes on."""
+        value = _rask_py.compute(self, **kwargs)[0]
+        if value is None and _dry_run():
+            value = np.zeros(self.shape, dtype=self.dtype)
+            return value[()] if value.ndim == 0 else value
+        return value
 
     def persist(self, **kwargs):
         """Collective: the chunks computed and kept where they live; later computes read
