@@ -158,6 +158,35 @@ chi2 = float(((counts - expected) ** 2 / expected).sum())
 checks.check(f"/randint: values in [0, 7), int64, chi-square {chi2:.2f} < 27.86",
              ints.dtype == np.int64 and ints.min() == 0 and ints.max() == 6 and chi2 < 27.86, str(counts))
 
+# A square SVD (ScaLAPACK, a step on every rank before the graph) against NumPy's, and
+# the same script under --dry-run (planned on rank 0 alone: it must not wait for the
+# other ranks, and writes nothing).
+square_script = os.path.join(tmp.name, "square.py")
+with open(square_script, "w") as f:
+    f.write("import sys\n"
+            "import h5py\n"
+            "import dask.array as da\n"
+            f"x = da.from_array(h5py.File({inputs['svd']!r}, 'r')['x'], chunks=(100, 30))\n"
+            "p = x.dot(x.T)\n"
+            "s = da.linalg.svd(p)[1]\n"
+            "print(s.compute().shape, s.dtype)\n"
+            "da.to_hdf5(sys.argv[1], '/s', s)\n")
+with h5py.File(inputs["svd"], "r") as f:
+    xs = np.array(f["x"])
+want_s = np.linalg.svd(xs.dot(xs.T), compute_uv=False)
+for ranks, threads in ((1, 2), (2, 1), (4, 1)):
+    work = tempfile.mkdtemp(dir=tmp.name)
+    r = run_rask(square_script, [f"{work}/s.h5"], ranks, threads, work)
+    got = h5_contents(f"{work}/s.h5") if r.returncode == 0 else {}
+    problem = close(got, {"/s": want_s}) if got else r.stderr
+    checks.check(f"svd(x.dot(x.T)) by ScaLAPACK at {ranks} rank(s) x {threads} thread(s) equals NumPy's",
+                 problem == "", problem)
+work = tempfile.mkdtemp(dir=tmp.name)
+r = checks.run(rask, ["run", "--dry-run", square_script, f"{work}/s.h5"], ranks=2, timeout=60)
+checks.check("--dry-run of a ScaLAPACK SVD at 2 ranks: plans, prints zeros' shape, exit 0, writes nothing",
+             r.returncode == 0 and "rask --dry-run: compute" in r.stdout and "(400,) float64" in r.stdout and
+             not os.path.exists(f"{work}/s.h5"), r.stdout + r.stderr)
+
 # Bad input at 2 ranks: each rank's own exit status, the script line, no output file.
 bad = {
     "shapes that do not fit": ("import dask.array as da\n"
