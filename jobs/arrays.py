@@ -57,6 +57,11 @@ results.update({
     "/neg_max": (-x).max(axis=1),
 })
 
+# The chunks as delayed values, summed by delayed calls.
+blocks = x.to_delayed()
+block_sums = dask.compute(*[dask.delayed(np.sum)(b) for b in blocks.ravel()])
+print("blocks:", blocks.shape, "sum of their sums equals x.sum():", int(sum(block_sums)) == int(x.sum().compute()))
+
 for name, a in results.items():
     print(f"{name}: {a!r}")
 

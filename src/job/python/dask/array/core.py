@@ -8,6 +8,7 @@ Shapes that do not fit raise ValueError at the line that builds them, as in Dask
 """
 import math
 import numbers
+import operator
 import os
 
 import numpy as np
@@ -298,6 +299,19 @@ class Array:
             path += "." + (format or "png")
         _rask_py.collective("array.visualize", _rask_array.visualize_payload(path, self._expr))
         return None
+
+    def to_delayed(self, optimize_graph=True):
+        """Delayed values of the chunks, in a NumPy object array shaped like the chunk
+        grid, as Dask's. Each is cut from the whole array assembled on rank 0, so a
+        chunk's consumers read it there. Local to build."""
+        whole = self.__rask_delayed__()
+        starts = [np.concatenate([[0], np.cumsum(dim)]) for dim in self.chunks]
+        out = np.empty(self.numblocks, dtype=object)
+        cut = _rask_py.delayed(operator.getitem, pure=True)
+        for idx in np.ndindex(*self.numblocks):
+            where = tuple(slice(int(s[i]), int(s[i + 1])) for s, i in zip(starts, idx))
+            out[idx] = cut(whole, where)
+        return out
 
     def to_hdf5(self, filename, datapath, **kwargs):
         return to_hdf5(filename, datapath, self, **kwargs)
