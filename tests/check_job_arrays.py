@@ -158,6 +158,22 @@ chi2 = float(((counts - expected) ** 2 / expected).sum())
 checks.check(f"/randint: values in [0, 7), int64, chi-square {chi2:.2f} < 27.86",
              ints.dtype == np.int64 and ints.min() == 0 and ints.max() == 6 and chi2 < 27.86, str(counts))
 
+# Only expressions cross ranks: a million chunks make a record of a few hundred bytes,
+# and computing a reduction of 40,000 chunks sends little more than the partials.
+many = os.path.join(tmp.name, "many.py")
+with open(many, "w") as f:
+    f.write("import dask.array as da\n"
+            "x = da.ones((1000000, 1000), chunks=(1000, 1))\n"
+            "y = ((x + x.T.T) * 2).sum(axis=0)\n"
+            "print(x.npartitions, len(y.__rask_delayed__()._args[1]))\n"
+            "z = da.ones((2000, 2000), chunks=(10, 10)).sum()\n"
+            "print(z.compute())\n")
+r = checks.run(rask, ["run", "--no-learn", many], ranks=2, timeout=120)
+lines = r.stdout.split()
+checks.check("a million-chunk expression's record is under 1 kB; 40,000 chunks summed at 2 ranks",
+             r.returncode == 0 and lines[0] == "1000000" and int(lines[1]) < 1000 and lines[2] == "4000000.0",
+             r.stdout + r.stderr)
+
 # A square SVD (ScaLAPACK, a step on every rank before the graph) against NumPy's, and
 # the same script under --dry-run (planned on rank 0 alone: it must not wait for the
 # other ranks, and writes nothing).
