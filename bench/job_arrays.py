@@ -4,7 +4,8 @@ can set the two side by side. Timed on rank 0 around building and computing.
 
   mpirun -n 2 rask run bench/job_arrays.py std N CHUNK REPS
   mpirun -n 2 rask run bench/job_arrays.py svd ROWS COLS CHUNK REPS
-  mpirun -n 2 rask run bench/job_arrays.py persist N CHUNK REPS"""
+  mpirun -n 2 rask run bench/job_arrays.py persist N CHUNK REPS
+  mpirun -n 2 rask run bench/job_arrays.py sum N CHUNK REPS"""
 import sys
 import time
 
@@ -27,6 +28,13 @@ elif mode == "svd":
         u, s, v = da.linalg.svd(x)
         s0 = s.compute()[0]
         print(f"svd seconds {time.perf_counter() - t0:.4f} s0 {s0:.6f}", flush=True)
+elif mode == "sum":
+    n, chunk, reps = args
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        x = da.random.RandomState(5).random_sample((n, n), chunks=(chunk, chunk))
+        (x + 1).sum().compute()
+        print(f"sum seconds {time.perf_counter() - t0:.4f}", flush=True)
 elif mode == "persist":
     n, chunk, reps = args
     x = da.random.RandomState(3).random_sample((n, n), chunks=(chunk, chunk)).persist()
@@ -36,4 +44,4 @@ elif mode == "persist":
         t = time.perf_counter() - t0
         print(f"persist seconds {t:.4f} gbps {8.0 * n * n / t / 1e9:.2f}", flush=True)
 else:
-    sys.exit("usage: job_arrays.py std|svd|persist ...")
+    sys.exit("usage: job_arrays.py std|svd|persist|sum ...")
