@@ -83,6 +83,16 @@ for name, extra in (("arrays", []), ("svd", [])):
             same = got.keys() == first.keys() and all(np.array_equal(got[k], first[k]) for k in got)
             checks.check(f"{at}: bitwise the same as at 1 rank x 1 thread", same)
 
+# Many small expressions: reprs, chunks and values as Dask's.
+script = os.path.join(source, "tests", "jobs", "array_reprs.py")
+d = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120, cwd=tmp.name)
+for ranks, threads in ((1, 2), (4, 1)):
+    work = tempfile.mkdtemp(dir=tmp.name)
+    r = run_rask(script, [], ranks, threads, work)
+    checks.check(f"tests/jobs/array_reprs.py at {ranks} rank(s) x {threads} thread(s): reprs, chunks and values as "
+                 "Dask's", r.returncode == 0 and r.stdout == d.stdout and d.stdout.count("\n") > 40,
+                 f"rask:\n{r.stdout}{r.stderr}\nDask:\n{d.stdout}{d.stderr}")
+
 # The workshop's cells against NumPy on the input directly (independent of both).
 with h5py.File(inputs["arrays"], "r") as f:
     x = np.array(f["x"])

@@ -200,6 +200,48 @@ def _operand(value, like=None):
     return e
 
 
+def _inner_operand(value, like, left):
+    """The other operand of a matrix product with the expression `like`, its inner axis
+    chunked like `like`'s (Dask unifies them; rask's dot needs them equal). `left`: the
+    operand is the left one."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        inner = like.chunks[0] if left else like.chunks[-1]
+        if value.ndim == 1:
+            target = (inner,)
+        elif left:
+            target = (normalize_chunks("auto", value.shape)[0], inner)
+        else:
+            target = (inner, normalize_chunks("auto", value.shape)[1])
+        return from_array(value, chunks=target)._expr
+    e = _operand(value)
+    if e is None or e.ndim == 0 or like.ndim == 0:
+        return e
+    inner = like.chunks[0] if left else like.chunks[-1]
+    mine = e.chunks[-1] if left else e.chunks[0]
+    if mine != inner and sum(mine) == sum(inner):
+        chunks = list(e.chunks)
+        chunks[-1 if left else 0] = inner
+        e = e.rechunk(tuple(chunks))
+    return e
+
+
+def _binary_expr(a, b, op):
+    """a op b with NumPy's bool rules: bool + bool is or, bool * bool is and, bool - bool
+    is an error (rask's arithmetic counts bools as 0 and 1)."""
+    if a.dtype == "bool" and b.dtype == "bool" and op in ("add", "mul", "sub"):
+        if op == "sub":
+            raise TypeError("numpy boolean subtract, the `-` operator, is not supported, "
+                            "use the bitwise_xor, the `^` operator, or the logical_xor function instead.")
+        return a.binary(b, op).binary(_rask_array.scalar(0.0, "int64"), "ne")
+    return a.binary(b, op)
+
+
+def _product_name(a, b, matmul):
+    if matmul:
+        return "getitem" if a.ndim == 1 or b.ndim == 1 else "_chunk_sum-aggregate"
+    return "sum-aggregate"
+
+
 class Array:
     """A lazy chunked array, as dask.array.Array (0-d, 1-d or 2-d; float64, int64 or bool).
     Building is local; compute, persist, to_hdf5 and visualize are collective."""
@@ -348,24 +390,26 @@ class Array:
         return self.T
 
     def dot(self, other):
-        o = _operand(other)
+        o = _inner_operand(other, self._expr, False)
         if o is None:
             return NotImplemented
-        return Array(self._expr.dot(o), "sum-aggregate")
+        return Array(self._expr.dot(o), _product_name(self._expr, o, False))
 
     def __matmul__(self, other):
-        o = _operand(other)
+        o = _inner_operand(other, self._expr, False)
         if o is None:
             return NotImplemented
-        return Array(self._expr.dot(o), "_chunk_sum-aggregate")
+        return Array(self._expr.dot(o), _product_name(self._expr, o, True))
 
     def __rmatmul__(self, other):
-        o = _operand(other)
+        o = _inner_operand(other, self._expr, True)
         if o is None:
             return NotImplemented
-        return Array(o.dot(self._expr), "_chunk_sum-aggregate")
+        return Array(o.dot(self._expr), _product_name(o, self._expr, True))
 
     def rechunk(self, chunks="auto", threshold=None, block_size_limit=None, balance=False):
+        if isinstance(chunks, dict):  # axes not named keep their chunks
+            chunks = tuple(chunks.get(d, chunks.get(d - self.ndim, self.chunks[d])) for d in range(self.ndim))
         norm = normalize_chunks(chunks, self.shape)
         if norm == self.chunks:
             return self
@@ -406,8 +450,7 @@ class Array:
         o = _operand(other, self._expr)
         if o is None:
             return NotImplemented
-        e = o.binary(self._expr, op) if reflected else self._expr.binary(o, op)
-        return Array(e, op)
+        return Array(_binary_expr(o, self._expr, op) if reflected else _binary_expr(self._expr, o, op), op)
 
     def __add__(self, other):
         return self._binary(other, "add")
@@ -460,6 +503,9 @@ class Array:
     __hash__ = object.__hash__
 
     def __neg__(self):
+        if self._expr.dtype == "bool":
+            raise TypeError("The numpy boolean negative, the `-` operator, is not supported, "
+                            "use the `~` operator or the logical_not function instead.")
         return Array(self._expr.unary("neg"), "neg")
 
     def __pos__(self):
@@ -561,9 +607,10 @@ class Array:
             if a is None or b is None:
                 return NotImplemented
             if name == "matmul":
-                return Array(a.dot(b), "_chunk_sum-aggregate")
+                return inputs[0].__matmul__(inputs[1]) if isinstance(inputs[0], Array) else \
+                    inputs[1].__rmatmul__(inputs[0])
             op = self._BINARY_UFUNCS[name]
-            return Array(a.binary(b, op), op)
+            return Array(_binary_expr(a, b, op), op)
         raise _unsupported(f"numpy.{name} on dask arrays")
 
     def __array_function__(self, func, types, args, kwargs):

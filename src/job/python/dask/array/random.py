@@ -68,9 +68,7 @@ def random_sample(size=None, chunks="auto", **kwargs):
 
 def random(size=None, chunks="auto", **kwargs):
     """Uniform float64 in [0, 1). Local."""
-    a = _global.random_sample(size, chunks, **kwargs)
-    a._name = "random"
-    return a
+    return _global.random_sample(size, chunks, **kwargs)
 
 
 def uniform(low=0.0, high=1.0, size=None, chunks="auto", **kwargs):
