@@ -184,6 +184,18 @@ checks.check("a million-chunk expression's record is under 1 kB; 40,000 chunks s
              r.returncode == 0 and lines[0] == "1000000" and int(lines[1]) < 1000 and lines[2] == "4000000.0",
              r.stdout + r.stderr)
 
+# Persisted arrays are freed on every rank when the script drops them.
+import re
+
+work = tempfile.mkdtemp(dir=tmp.name)
+r = run_rask(os.path.join(source, "tests", "jobs", "array_persist.py"), [], 2, 1, work)
+want = "".join(f"{i} {100 * (1 + i)}\n" for i in range(12)) + \
+    f"built on a dropped one: {16000000 * 12 * 2}\nafter: 16000000\n"
+peaks = re.search(r"peak memory per rank ([\d/]+) MB", r.stderr)
+peak = max(int(v) for v in peaks.group(1).split("/")) if peaks else 10**9
+checks.check("persist in a loop at 2 ranks: right sums, peak memory per rank under 400 MB (768 MB of chunks made)",
+             r.returncode == 0 and r.stdout == want and peak < 400, f"{r.stdout}{r.stderr}")
+
 # A square SVD (ScaLAPACK, a step on every rank before the graph) against NumPy's, and
 # the same script under --dry-run (planned on rank 0 alone: it must not wait for the
 # other ranks, and writes nothing).

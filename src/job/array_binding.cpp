@@ -9,7 +9,9 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,16 +82,23 @@ ArrayValue assemble(const detail::ArrayNode& n, const Array& a, const Inputs& in
   return v;
 }
 
-// Persisted arrays stay alive on every rank for the rest of the job: rank 0's script
-// may use one in any later compute, and the other ranks cannot see when it drops it.
-std::vector<detail::ArrayNodePtr>& persisted_registry() {
-  static std::vector<detail::ArrayNodePtr> kept;
+// Persisted arrays by persist id. Every rank keeps its chunks alive here, since only
+// rank 0's script knows when it drops the last array using them. Rank 0 hands its own
+// over to the script's expressions (`watched`, by id) and, when they are gone, tells
+// the other ranks through the collective call "array.release". Touched only by rank 0's
+// script thread and by collective calls, one at a time.
+std::map<std::uint64_t, detail::ArrayNodePtr>& persisted_registry() {
+  static std::map<std::uint64_t, detail::ArrayNodePtr> kept;
   return kept;
 }
 
+std::set<std::uint64_t>& watched() {
+  static std::set<std::uint64_t> ids;
+  return ids;
+}
+
 void keep_persisted(const std::vector<detail::ArrayNodePtr>& nodes) {
-  auto& kept = persisted_registry();
-  kept.insert(kept.end(), nodes.begin(), nodes.end());
+  for (const auto& n : nodes) persisted_registry()[static_cast<std::uint64_t>(n->ints[0])] = n;
 }
 
 Array deserialize_payload(std::string_view payload) {
@@ -168,6 +177,16 @@ void register_array_kinds() {
   // Collective: nothing; under --dry-run the script's rank 0 gets None instead of its
   // answer, which is how dask.array learns it must not ask for ScaLAPACK.
   register_collective("array.probe", [](std::string_view) -> std::string { return "1"; });
+
+  // Collective: every rank drops its chunks of the persisted arrays whose ids the
+  // payload lists (rank 0's script no longer refers to them).
+  register_collective("array.release", [](std::string_view payload) -> std::string {
+    Bytes bytes(payload.size());
+    std::memcpy(bytes.data(), payload.data(), payload.size());
+    Reader r(bytes.data(), bytes.size());
+    for (auto id : r.read<std::vector<std::uint64_t>>()) persisted_registry().erase(id);
+    return {};
+  });
 
   // Collective: draws the array's chunk graph, planned on every rank, written by rank 0.
   register_collective("array.visualize", [](std::string_view payload) -> std::string {
@@ -336,13 +355,38 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
     for (const auto& a : arrays) w.write(a.serialize());
     return to_py(out);
   });
+  // The persisted arrays "array.persist" returned; from now on the script's expressions
+  // keep rank 0's chunks alive, and `dropped` sees when they are gone.
   m.def("persisted", [](const py::bytes& result) {
     const Bytes bytes = bytes_of(result);
     Reader r(bytes.data(), bytes.size());
     std::vector<Array> out;
     const auto count = r.read<std::uint64_t>();
     for (std::uint64_t k = 0; k < count; ++k) out.push_back(Array::deserialize(r.read<Bytes>()));
+    for (const auto& a : out) {
+      const auto id = static_cast<std::uint64_t>(a.node()->ints[0]);
+      persisted_registry().erase(id);
+      watched().insert(id);
+    }
     return out;
+  });
+  // Ids of persisted arrays no expression on rank 0 refers to any more, forgotten here;
+  // the payload of "array.release" for them, or None when there are none.
+  m.def("dropped", []() -> py::object {
+    std::vector<std::uint64_t> gone;
+    for (auto it = watched().begin(); it != watched().end();) {
+      if (detail::persist_handle(*it)) {
+        ++it;
+      } else {
+        gone.push_back(*it);
+        it = watched().erase(it);
+      }
+    }
+    if (gone.empty()) return py::none();
+    Bytes out;
+    Writer w(out);
+    w.write(gone);
+    return to_py(out);
   });
   m.def("visualize_payload", [](const std::string& path, const Array& a) {
     Bytes out;

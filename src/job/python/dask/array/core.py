@@ -34,6 +34,15 @@ def _dry_run():
     return _dry[0]
 
 
+def _release_dropped():
+    """Lets every rank free the chunks of persisted arrays the script no longer holds.
+    Called from the script's own calls (never from a finalizer, which may run in the
+    middle of another collective step)."""
+    payload = _rask_array.dropped()
+    if payload is not None:
+        _rask_py.collective("array.release", payload)
+
+
 def _unsupported(name):
     return _rask_py.unsupported(name)
 
@@ -312,6 +321,7 @@ class Array:
 
     # Joining graphs: one expression record per array (src/job/python/rask).
     def __rask_delayed__(self):
+        _release_dropped()
         if self._delayed_value is None:
             flag = b"\x01" if self._expr.needs_scalapack() and _dry_run() else b"\x00"
             self._delayed_value = _rask_py.expression("array", flag + self._expr.serialize(), key=self.name)
@@ -710,7 +720,9 @@ def asarray(x, **kwargs):
 
 def persist(*arrays):
     """Collective: the arrays computed and kept where their chunks live (under
-    --dry-run, where nothing runs, the arrays themselves)."""
+    --dry-run, where nothing runs, the arrays themselves). Every rank frees them once
+    the script holds no array using them (at its next array call)."""
+    _release_dropped()
     result = _rask_py.collective("array.persist", _rask_array.persist_payload([a._expr for a in arrays]))
     if result is None:
         return arrays
@@ -726,6 +738,7 @@ def to_hdf5(filename, *args, chunks=True, **kwargs):
         items = [(args[0], args[1])]
     else:
         raise TypeError("to_hdf5 takes (filename, '/name', array) or (filename, {'/name': array, ...})")
+    _release_dropped()
     pairs = []
     for name, a in items:
         if not isinstance(a, Array):
