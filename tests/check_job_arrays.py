@@ -57,20 +57,21 @@ def run_rask(script, args, ranks, threads, work):
                       threads=threads, timeout=300)
 
 
-for name, extra in (("arrays", []), ("svd", [])):
-    script = os.path.join(source, "jobs", f"{name}.py")
+for name, script in (("arrays", "jobs/arrays.py"), ("svd", "jobs/svd.py"), ("delayed", "tests/jobs/array_delayed.py")):
+    script = os.path.join(source, script)
+    extra = [inputs[name]] if name in inputs else []
     work = tempfile.mkdtemp(dir=tmp.name)
     dask_out = os.path.join(work, "out.h5")
-    d = subprocess.run([sys.executable, script, inputs[name], dask_out, *extra], capture_output=True, text=True,
+    d = subprocess.run([sys.executable, script, *extra, dask_out], capture_output=True, text=True,
                        timeout=300, cwd=work)
-    checks.check(f"jobs/{name}.py runs under Dask", d.returncode == 0, d.stderr)
+    checks.check(f"{name}.py runs under Dask", d.returncode == 0, d.stderr)
     want = h5_contents(dask_out)
     first = None
     for ranks, threads in ((1, 1), (1, 2), (2, 1), (2, 2), (4, 1)):
-        at = f"jobs/{name}.py at {ranks} rank(s) x {threads} thread(s)"
+        at = f"{name}.py at {ranks} rank(s) x {threads} thread(s)"
         work = tempfile.mkdtemp(dir=tmp.name)
         out = os.path.join(work, "out.h5")
-        r = run_rask(script, [inputs[name], out, *extra], ranks, threads, work)
+        r = run_rask(script, [*extra, out], ranks, threads, work)
         checks.check(f"{at}: exit 0", r.returncode == 0, r.stderr)
         checks.check(f"{at}: prints what Dask prints", r.stdout == d.stdout and r.stdout != "",
                      f"rask:\n{r.stdout}\nDask:\n{d.stdout}")
@@ -250,6 +251,13 @@ bad = {
                          "row = a[3]\n"
                          "da.to_hdf5('out.h5', '/row', row)\n",
                          ["line 3", "NotImplementedError: integer indexing of dask arrays (x[3]; slice instead: x[3:4]) is not supported by rask"]),
+    "from_delayed of the wrong shape": ("import numpy as np\n"
+                                        "import dask\n"
+                                        "import dask.array as da\n"
+                                        "a = da.from_delayed(dask.delayed(np.ones)((3, 4)), shape=(4, 3), dtype=float)\n"
+                                        "da.to_hdf5('out.h5', '/a', a)\n",
+                                        ["line 5", "from_delayed: the value of 'ones-", "has shape (3, 4), not the "
+                                         "shape (4, 3) given to da.from_delayed"]),
     "a missing HDF5 file": ("import h5py\n"
                             "import dask.array as da\n"
                             "a = da.ones((10, 10), chunks=(5, 5))\n"

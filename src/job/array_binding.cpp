@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -107,6 +108,67 @@ Array deserialize_payload(std::string_view payload) {
   return Array::deserialize(bytes);
 }
 
+// The arrays made by da.from_delayed inside `a`: Op::literal nodes without values whose
+// text[1] is the key of the Delayed giving their one chunk.
+std::vector<detail::ArrayNodePtr> delayed_leaves(const Array& a) {
+  std::vector<detail::ArrayNodePtr> out;
+  std::set<const detail::ArrayNode*> seen;
+  std::vector<detail::ArrayNodePtr> stack{a.node()};
+  while (!stack.empty()) {
+    auto n = stack.back();
+    stack.pop_back();
+    if (!seen.insert(n.get()).second) continue;
+    if (n->op == detail::Op::literal && !n->text[1].empty()) out.push_back(n);
+    for (const auto& arg : n->args) stack.push_back(arg);
+  }
+  return out;
+}
+
+// `a` with the from_delayed leaves whose keys `values` names filled with those values
+// (float64, row-major): an expression a collective call can run without a graph around.
+Array fill_delayed(const Array& a, const std::map<std::string, std::string>& values) {
+  std::map<const detail::ArrayNode*, detail::ArrayNodePtr> done;
+  std::function<detail::ArrayNodePtr(const detail::ArrayNodePtr&)> walk = [&](const detail::ArrayNodePtr& n) {
+    if (auto it = done.find(n.get()); it != done.end()) return it->second;
+    detail::ArrayNodePtr out = n;
+    if (n->op == detail::Op::literal && !n->text[1].empty()) {
+      auto it = values.find(n->text[1]);
+      if (it != values.end()) {
+        auto copy = std::make_shared<detail::ArrayNode>(*n);
+        copy->text = {it->second, ""};
+        out = detail::finish(copy);
+      }
+    } else {
+      std::vector<detail::ArrayNodePtr> args;
+      bool changed = false;
+      for (const auto& arg : n->args) {
+        args.push_back(walk(arg));
+        changed |= args.back() != arg;
+      }
+      if (changed) {
+        auto copy = std::make_shared<detail::ArrayNode>(*n);
+        copy->args = std::move(args);
+        out = detail::finish(copy);
+      }
+    }
+    done[n.get()] = out;
+    return out;
+  };
+  return Array(walk(a.node()));
+}
+
+// The error for a from_delayed value whose shape is not the declared one.
+void check_delayed_shape(const std::string& key, const Shape& got, const Shape& declared) {
+  if (got == declared) return;
+  auto text = [](const Shape& s) {
+    std::string t = "(";
+    for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + (s.size() == 1 ? ",)" : ")");
+  };
+  throw ShapeError("from_delayed: the value of '" + key + "' has shape " + text(got) + ", not the shape " +
+                   text(declared) + " given to da.from_delayed; give its shape");
+}
+
 // Whether computing `a` runs ScaLAPACK before its graph (a collective step of its own).
 bool needs_scalapack(const Array& a) {
   std::vector<const detail::ArrayNode*> stack{a.node().get()};
@@ -125,13 +187,44 @@ void register_array_kinds() {
   // One record per array a compute returns: its chunk tasks where they live, and one
   // task on rank 0 that assembles them into the NumPy array the script receives.
   register_expression("array", [](Graph& graph, std::string_view key, std::string_view payload,
-                                  const std::vector<TaskId>&) -> TaskId {
+                                  const std::vector<TaskId>& deps) -> TaskId {
     // The payload: one byte, 1 when the script plans without running (--dry-run, where
-    // only rank 0 builds graphs), then the expression.
+    // only rank 0 builds graphs), then the expression. The record's dependencies are
+    // the Delayed values of its from_delayed leaves, in the order of their keys.
     if (payload.empty()) throw SerializeError("array expression record without a payload");
     const bool dry_run = payload[0] == 1;
     Array a = deserialize_payload(payload.substr(1));
     Runtime& rt = Runtime::current();
+    // A from_delayed chunk: the Delayed's value as a Block, under the chunk's own token,
+    // so the lowering below finds it instead of lowering the node.
+    {
+      detail::Lowering lowering(graph, rt.size());
+      std::map<std::string, TaskId> by_key;
+      for (const auto& leaf : delayed_leaves(a)) by_key.emplace(leaf->text[1], 0);
+      if (by_key.size() != deps.size())
+        throw SerializeError("array expression record: " + std::to_string(by_key.size()) +
+                             " from_delayed values, " + std::to_string(deps.size()) + " dependencies");
+      std::size_t k = 0;
+      for (auto& [leaf_key, id] : by_key) id = deps[k++];  // keys sorted, as the script sends them
+      for (const auto& leaf : delayed_leaves(a)) {
+        const Shape shape = Array(leaf).shape();
+        const std::string leaf_key = leaf->text[1];
+        lowering.add(
+            "from-value", detail::chunk_token(*leaf, 0, 0), {by_key.at(leaf_key)},
+            [shape, leaf_key](const Inputs& in) {
+              TaskGil gil;
+              py::object value = py::reinterpret_borrow<py::object>(in.get<PyValue>(0).object());
+              py::array_t<double, py::array::c_style | py::array::forcecast> values(
+                  py::module_::import("numpy").attr("asarray")(value));
+              check_delayed_shape(leaf_key, Shape(values.shape(), values.shape() + values.ndim()), shape);
+              const std::int64_t rows = shape.size() == 2 ? shape[0] : 1;
+              detail::Block b{rows, values.size() / std::max<std::int64_t>(rows, 1),
+                              std::vector<double>(values.data(), values.data() + values.size())};
+              return b;
+            },
+            -1, 1e-9 * static_cast<double>(Array(leaf).size()), 8.0 * static_cast<double>(Array(leaf).size()));
+      }
+    }
     std::shared_ptr<detail::Prepared> prepared;
     std::vector<TaskId> chunks;
     if (!dry_run) {
@@ -334,6 +427,26 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
            })
       .def("serialize", [](const Array& a) { return to_py(a.serialize()); })
       .def("needs_scalapack", &needs_scalapack)
+      .def("delayed_keys",
+           [](const Array& a) {
+             std::set<std::string> keys;
+             for (const auto& leaf : delayed_leaves(a)) keys.insert(leaf->text[1]);
+             return std::vector<std::string>(keys.begin(), keys.end());
+           })
+      .def("fill_delayed",
+           [](const Array& a, const std::map<std::string, py::array_t<double, py::array::c_style |
+                                                                      py::array::forcecast>>& values) {
+             for (const auto& leaf : delayed_leaves(a)) {
+               auto it = values.find(leaf->text[1]);
+               if (it == values.end()) continue;
+               Shape got(it->second.shape(), it->second.shape() + it->second.ndim());
+               check_delayed_shape(leaf->text[1], got, Array(leaf).shape());
+             }
+             std::map<std::string, std::string> bytes;
+             for (const auto& [k, v] : values)
+               bytes[k].assign(reinterpret_cast<const char*>(v.data()), static_cast<std::size_t>(v.size()) * 8);
+             return fill_delayed(a, bytes);
+           })
       .def_static("deserialize", [](const py::bytes& b) { return Array::deserialize(bytes_of(b)); });
 
   // Payloads of the collective calls registered above, and what they return.
@@ -406,6 +519,15 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
     auto n = detail::make_source(detail::Op::literal, dtype_of(dtype), shape_of(shape), shape_of(chunks), "from_array");
     if (values.size() != n->rows * n->cols) throw py::value_error("internal: literal values do not match the shape");
     n->text[0].assign(reinterpret_cast<const char*>(values.data()), static_cast<std::size_t>(values.size()) * 8);
+    return Array(detail::finish(n));
+  });
+  // da.from_delayed: one chunk whose values the Delayed with key `key` gives at compute.
+  m.def("from_delayed", [](const std::string& key, const py::object& shape, const std::string& dtype) {
+    Shape s = shape_of(shape);
+    Shape chunks;
+    for (auto extent : s) chunks.push_back(std::max<std::int64_t>(extent, 1));
+    auto n = detail::make_source(detail::Op::literal, dtype_of(dtype), s, chunks, "from_delayed");
+    n->text[1] = key;
     return Array(detail::finish(n));
   });
   m.def("arange", [](std::int64_t start, std::int64_t stop, std::int64_t step, std::int64_t chunk) {

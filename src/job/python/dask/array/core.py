@@ -16,7 +16,7 @@ import numpy as np
 import _rask_array
 import rask as _rask_py
 
-__all__ = ["Array", "from_array", "ones", "zeros", "full", "arange", "to_hdf5", "normalize_chunks"]
+__all__ = ["Array", "from_array", "from_delayed", "ones", "zeros", "full", "arange", "to_hdf5", "normalize_chunks"]
 
 # Dask's default chunk size for chunks='auto' (its config array.chunk-size).
 AUTO_BYTES = 128 * 2**20
@@ -32,6 +32,22 @@ def _dry_run():
     if not _dry:
         _dry.append(_rask_py.collective("array.probe") is None)
     return _dry[0]
+
+
+# The Delayed values behind da.from_delayed arrays, by key (the expression names them).
+_from_delayed_values = {}
+
+
+def _filled(expr):
+    """`expr` with its from_delayed chunks computed and put in (for the collective calls,
+    which run an expression without a graph around it)."""
+    keys = expr.delayed_keys()
+    if not keys:
+        return expr
+    values = _rask_py.compute(*[_from_delayed_values[k] for k in keys])
+    if any(v is None for v in values):  # --dry-run: nothing ran, and the call will not run
+        return expr
+    return expr.fill_delayed({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in zip(keys, values)})
 
 
 def _release_dropped():
@@ -324,7 +340,9 @@ class Array:
         _release_dropped()
         if self._delayed_value is None:
             flag = b"\x01" if self._expr.needs_scalapack() and _dry_run() else b"\x00"
-            self._delayed_value = _rask_py.expression("array", flag + self._expr.serialize(), key=self.name)
+            deps = [_from_delayed_values[k] for k in self._expr.delayed_keys()]
+            self._delayed_value = _rask_py.expression("array", flag + self._expr.serialize(), deps=deps,
+                                                      key=self.name)
         return self._delayed_value
 
     def __rask_persist__(self):
@@ -349,7 +367,7 @@ class Array:
         path = str(filename)
         if "." not in os.path.basename(path):
             path += "." + (format or "png")
-        _rask_py.collective("array.visualize", _rask_array.visualize_payload(path, self._expr))
+        _rask_py.collective("array.visualize", _rask_array.visualize_payload(path, _filled(self._expr)))
         return None
 
     def to_delayed(self, optimize_graph=True):
@@ -714,6 +732,20 @@ def from_array(x, chunks="auto", name=None, lock=False, asarray=None, fancy=True
     raise _unsupported(f"dask.array.from_array of {type(x).__module__}.{type(x).__name__}")
 
 
+def from_delayed(value, shape, dtype=None, meta=None, name=None):
+    """A one-chunk array whose values a Delayed gives at compute, as
+    dask.array.from_delayed; its shape and dtype are as declared (a value of another
+    shape fails the compute, naming both). Local."""
+    if not isinstance(value, _rask_py.Delayed):
+        value = _rask_py.delayed(value)
+    shape = _shape(shape)
+    if dtype is None and meta is None:
+        raise ValueError("You must specify the meta or dtype of the array")
+    dtype = _dtype_name(dtype if dtype is not None else meta.dtype, None)
+    _from_delayed_values[value.key] = value
+    return Array(_rask_array.from_delayed(value.key, shape, dtype), name or "from-value")
+
+
 def asarray(x, **kwargs):
     return x if isinstance(x, Array) else from_array(x, **kwargs)
 
@@ -723,7 +755,7 @@ def persist(*arrays):
     --dry-run, where nothing runs, the arrays themselves). Every rank frees them once
     the script holds no array using them (at its next array call)."""
     _release_dropped()
-    result = _rask_py.collective("array.persist", _rask_array.persist_payload([a._expr for a in arrays]))
+    result = _rask_py.collective("array.persist", _rask_array.persist_payload([_filled(a._expr) for a in arrays]))
     if result is None:
         return arrays
     return tuple(Array(e, a._name) for e, a in zip(_rask_array.persisted(result), arrays))
@@ -743,5 +775,5 @@ def to_hdf5(filename, *args, chunks=True, **kwargs):
     for name, a in items:
         if not isinstance(a, Array):
             a = from_array(a)
-        pairs.append((name if name.startswith("/") else "/" + name, a._expr))
+        pairs.append((name if name.startswith("/") else "/" + name, _filled(a._expr)))
     _rask_py.collective("array.to_hdf5", _rask_array.hdf5_payload(os.path.abspath(str(filename)), pairs))
