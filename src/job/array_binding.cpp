@@ -54,10 +54,14 @@ py::bytes to_py(const Bytes& b) { return py::bytes(reinterpret_cast<const char*>
 
 // A computed array as NumPy gives it: an ndarray of the array's dtype, or a NumPy scalar
 // for a 0-d array (as dask's compute returns). Needs the GIL.
-py::object to_numpy(const ArrayValue& v) {
+py::object to_numpy(ArrayValue&& v) {
   std::vector<py::ssize_t> shape(v.shape.begin(), v.shape.end());
-  py::array_t<double> values(shape);
-  if (!v.values.empty()) std::memcpy(values.mutable_data(), v.values.data(), v.values.size() * sizeof(double));
+  // The ndarray adopts the assembled values (no copy of a result that may be large).
+  auto owned = std::make_unique<std::vector<double>>(std::move(v.values));
+  double* data = owned->data();
+  py::capsule base(owned.get(), [](void* p) { std::unique_ptr<std::vector<double>>(static_cast<std::vector<double>*>(p)); });
+  owned.release();
+  py::array_t<double> values(shape, data, base);
   py::object out = values;
   if (v.dtype != DType::float64) out = values.attr("astype")(dtype_name(v.dtype));
   if (v.shape.empty()) out = out.attr("__getitem__")(py::tuple());
@@ -106,6 +110,11 @@ Array deserialize_payload(std::string_view payload) {
   Bytes bytes(payload.size());
   std::memcpy(bytes.data(), payload.data(), payload.size());
   return Array::deserialize(bytes);
+}
+
+// A collective call's payload, read in place.
+Reader reader_of(std::string_view payload) {
+  return Reader(reinterpret_cast<const std::byte*>(payload.data()), payload.size());
 }
 
 // The arrays made by da.from_delayed inside `a`: Op::literal nodes without values whose
@@ -243,7 +252,7 @@ void register_array_kinds() {
     auto body = std::make_shared<const TaskBody>([a, prepared](const Inputs& in) -> Value {
       ArrayValue v = assemble(*a.node(), a, in);
       TaskGil gil;
-      py::object out = to_numpy(v);
+      py::object out = to_numpy(std::move(v));
       return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
     });
     return graph.add_task(Key{std::string(key), token_combine(a.token(), 0x9a55e)}, std::move(chunks), std::move(body),
@@ -253,9 +262,7 @@ void register_array_kinds() {
   // Collective: the arrays written to one HDF5 file. Payload: the path, then each
   // dataset name and expression, length-prefixed.
   register_collective("array.to_hdf5", [](std::string_view payload) -> std::string {
-    Bytes bytes(payload.size());
-    std::memcpy(bytes.data(), payload.data(), payload.size());
-    Reader r(bytes.data(), bytes.size());
+    Reader r = reader_of(payload);
     const auto path = r.read<std::string>();
     const auto count = r.read<std::uint64_t>();
     std::vector<std::pair<std::string, Array>> arrays;
@@ -274,18 +281,14 @@ void register_array_kinds() {
   // Collective: every rank drops its chunks of the persisted arrays whose ids the
   // payload lists (rank 0's script no longer refers to them).
   register_collective("array.release", [](std::string_view payload) -> std::string {
-    Bytes bytes(payload.size());
-    std::memcpy(bytes.data(), payload.data(), payload.size());
-    Reader r(bytes.data(), bytes.size());
+    Reader r = reader_of(payload);
     for (auto id : r.read<std::vector<std::uint64_t>>()) persisted_registry().erase(id);
     return {};
   });
 
   // Collective: draws the array's chunk graph, planned on every rank, written by rank 0.
   register_collective("array.visualize", [](std::string_view payload) -> std::string {
-    Bytes bytes(payload.size());
-    std::memcpy(bytes.data(), payload.data(), payload.size());
-    Reader r(bytes.data(), bytes.size());
+    Reader r = reader_of(payload);
     const auto path = r.read<std::string>();
     Array::deserialize(r.read<Bytes>()).visualize(path);
     return {};
@@ -294,9 +297,7 @@ void register_array_kinds() {
   // Collective: the arrays persisted where their chunks live; the result is the
   // persisted expressions, in order, length-prefixed.
   register_collective("array.persist", [](std::string_view payload) -> std::string {
-    Bytes bytes(payload.size());
-    std::memcpy(bytes.data(), payload.data(), payload.size());
-    Reader r(bytes.data(), bytes.size());
+    Reader r = reader_of(payload);
     const auto count = r.read<std::uint64_t>();
     std::vector<detail::ArrayNodePtr> nodes;
     for (std::uint64_t k = 0; k < count; ++k) nodes.push_back(Array::deserialize(r.read<Bytes>()).node());

@@ -137,7 +137,7 @@ def _regular(chunks):
     for dim in chunks:
         if len(dim) > 1 and (any(c != dim[0] for c in dim[:-1]) or dim[-1] > dim[0]):
             return None
-        sizes.append(dim[0])
+        sizes.append(max(dim[0], 1))  # an empty dimension: rask takes chunk size 1 for it
     return tuple(sizes)
 
 
@@ -692,7 +692,7 @@ def arange(*args, chunks="auto", dtype=None, **kwargs):
         raise _unsupported("dask.array.arange with step <= 0")
     n = max(0, -(-(stop - start) // step))
     norm = normalize_chunks(chunks, (n,))
-    e = _rask_array.arange(int(start), int(stop), int(step), max(norm[0]))
+    e = _rask_array.arange(int(start), int(stop), int(step), max(max(norm[0]), 1))
     if e.chunks != norm:
         e = e.rechunk(norm)
     return Array(e, "arange")
