@@ -57,7 +57,8 @@ def run_rask(script, args, ranks, threads, work):
                       threads=threads, timeout=300)
 
 
-for name, script in (("arrays", "jobs/arrays.py"), ("svd", "jobs/svd.py"), ("delayed", "tests/jobs/array_delayed.py")):
+for name, script in (("arrays", "jobs/arrays.py"), ("svd", "jobs/svd.py"), ("delayed", "tests/jobs/array_delayed.py"),
+                       ("linalg", "tests/jobs/array_linalg.py")):
     script = os.path.join(source, script)
     extra = [inputs[name]] if name in inputs else []
     work = tempfile.mkdtemp(dir=tmp.name)

@@ -46,8 +46,15 @@ def svd_compressed(a, k, iterator="power", n_power_iter=0, n_oversamples=10, see
         raise unsupported(f"svd_compressed(iterator={iterator!r})")
     import os
     s = int.from_bytes(os.urandom(8), "little") >> 1 if seed is None else int(getattr(seed, "_seed", seed))
-    u, sv, v = _rask_array.svd_compressed(a._expr, int(k), int(n_power_iter), s)
-    return Array(u, "mul"), Array(sv, "getitem"), Array(v, "mul")
+    # Dask's test matrix has k + n_oversamples columns, the factors cut to k after.
+    k = int(k)
+    wide = min(k + max(int(n_oversamples), 0), *a.shape)
+    u, sv, v = _rask_array.svd_compressed(a._expr, wide, int(n_power_iter), s)
+    u, sv, v = Array(u, "mul"), Array(sv, "getitem"), Array(v, "mul")
+    if wide > k:
+        u, sv, v = u[:, :k], sv[:k], v[:k, :]
+        u._name, sv._name, v._name = "mul", "getitem", "mul"
+    return u, sv, v
 
 
 def __getattr__(name):
