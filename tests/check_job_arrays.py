@@ -137,7 +137,8 @@ for ranks, threads in ((1, 1), (2, 2), (4, 1)):
     results[(ranks, threads)] = h5_contents(f"{work}/random.h5")
 base = results[(1, 1)]
 checks.check("random arrays: the same numbers at 1, 2 and 4 ranks and 1 and 2 threads",
-             all(v.keys() == base.keys() and all(np.array_equal(v[k], base[k]) for k in base) for v in results.values()))
+             all(v.keys() == base.keys() and all(np.array_equal(v[k], base[k]) for k in base)
+                 for v in results.values()))
 checks.check("random arrays: the same seed in other chunks gives the same numbers",
              np.array_equal(base["/random"], base["/same_seed_one_chunk"]))
 checks.check("random arrays: a RandomState's next call gives other numbers",
@@ -251,11 +252,13 @@ bad = {
                          "a = da.ones((10, 10), chunks=(5, 5))\n"
                          "row = a[3]\n"
                          "da.to_hdf5('out.h5', '/row', row)\n",
-                         ["line 3", "NotImplementedError: integer indexing of dask arrays (x[3]; slice instead: x[3:4]) is not supported by rask"]),
+                         ["line 3", "NotImplementedError: integer indexing of dask arrays (x[3]; slice instead: "
+                                    "x[3:4]) is not supported by rask"]),
     "from_delayed of the wrong shape": ("import numpy as np\n"
                                         "import dask\n"
                                         "import dask.array as da\n"
-                                        "a = da.from_delayed(dask.delayed(np.ones)((3, 4)), shape=(4, 3), dtype=float)\n"
+                                        "a = da.from_delayed(dask.delayed(np.ones)((3, 4)), shape=(4, 3), "
+                                        "dtype=float)\n"
                                         "da.to_hdf5('out.h5', '/a', a)\n",
                                         ["line 5", "from_delayed: the value of 'ones-", "has shape (3, 4), not the "
                                          "shape (4, 3) given to da.from_delayed"]),

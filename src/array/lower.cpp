@@ -750,9 +750,11 @@ TaskId Lowering::literal(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj
                 shape_str(*n));
   Block block{rows, cols, std::vector<double>(static_cast<std::size_t>(rows * cols))};
   for (std::int64_t r = 0; r < rows; ++r)
-    std::memcpy(block.data.data() + r * cols, all + ((row0 + r) * n->cols + col0) * 8, static_cast<std::size_t>(cols) * 8);
-  return add("array", chunk_token(*n, bi, bj), {}, [block = std::move(block)](const Inputs&) { return block; },
-             owner(*n, bi, bj), 1e-9 * static_cast<double>(rows * cols), 8.0 * static_cast<double>(rows * cols));
+    std::memcpy(block.data.data() + r * cols, all + ((row0 + r) * n->cols + col0) * 8,
+                static_cast<std::size_t>(cols) * 8);
+  return add(
+      "array", chunk_token(*n, bi, bj), {}, [block = std::move(block)](const Inputs&) { return block; },
+      owner(*n, bi, bj), 1e-9 * static_cast<double>(rows * cols), 8.0 * static_cast<double>(rows * cols));
 }
 
 TaskId Lowering::random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {

@@ -59,7 +59,8 @@ py::object to_numpy(ArrayValue&& v) {
   // The ndarray adopts the assembled values (no copy of a result that may be large).
   auto owned = std::make_unique<std::vector<double>>(std::move(v.values));
   double* data = owned->data();
-  py::capsule base(owned.get(), [](void* p) { std::unique_ptr<std::vector<double>>(static_cast<std::vector<double>*>(p)); });
+  py::capsule base(owned.get(),
+                   [](void* p) { std::unique_ptr<std::vector<double>>(static_cast<std::vector<double>*>(p)); });
   owned.release();
   py::array_t<double> values(shape, data, base);
   py::object out = values;
@@ -195,69 +196,71 @@ bool needs_scalapack(const Array& a) {
 void register_array_kinds() {
   // One record per array a compute returns: its chunk tasks where they live, and one
   // task on rank 0 that assembles them into the NumPy array the script receives.
-  register_expression("array", [](Graph& graph, std::string_view key, std::string_view payload,
-                                  const std::vector<TaskId>& deps) -> TaskId {
-    // The payload: one byte, 1 when the script plans without running (--dry-run, where
-    // only rank 0 builds graphs), then the expression. The record's dependencies are
-    // the Delayed values of its from_delayed leaves, in the order of their keys.
-    if (payload.empty()) throw SerializeError("array expression record without a payload");
-    const bool dry_run = payload[0] == 1;
-    Array a = deserialize_payload(payload.substr(1));
-    Runtime& rt = Runtime::current();
-    // A from_delayed chunk: the Delayed's value as a Block, under the chunk's own token,
-    // so the lowering below finds it instead of lowering the node.
-    {
-      detail::Lowering lowering(graph, rt.size());
-      std::map<std::string, TaskId> by_key;
-      for (const auto& leaf : delayed_leaves(a)) by_key.emplace(leaf->text[1], 0);
-      if (by_key.size() != deps.size())
-        throw SerializeError("array expression record: " + std::to_string(by_key.size()) +
-                             " from_delayed values, " + std::to_string(deps.size()) + " dependencies");
-      std::size_t k = 0;
-      for (auto& [leaf_key, id] : by_key) id = deps[k++];  // keys sorted, as the script sends them
-      for (const auto& leaf : delayed_leaves(a)) {
-        const Shape shape = Array(leaf).shape();
-        const std::string leaf_key = leaf->text[1];
-        lowering.add(
-            "from-value", detail::chunk_token(*leaf, 0, 0), {by_key.at(leaf_key)},
-            [shape, leaf_key](const Inputs& in) {
-              TaskGil gil;
-              py::object value = py::reinterpret_borrow<py::object>(in.get<PyValue>(0).object());
-              py::array_t<double, py::array::c_style | py::array::forcecast> values(
-                  py::module_::import("numpy").attr("asarray")(value));
-              check_delayed_shape(leaf_key, Shape(values.shape(), values.shape() + values.ndim()), shape);
-              const std::int64_t rows = shape.size() == 2 ? shape[0] : 1;
-              detail::Block b{rows, values.size() / std::max<std::int64_t>(rows, 1),
-                              std::vector<double>(values.data(), values.data() + values.size())};
-              return b;
-            },
-            -1, 1e-9 * static_cast<double>(Array(leaf).size()), 8.0 * static_cast<double>(Array(leaf).size()));
-      }
-    }
-    std::shared_ptr<detail::Prepared> prepared;
-    std::vector<TaskId> chunks;
-    if (!dry_run) {
-      // Collective like the graph building that calls it: every rank lowers the same
-      // records in the same order.
-      prepared = detail::prepare({a.node()});
-      detail::Lowering lowering(graph, rt.size(), prepared);
-      chunks = lowering.chunks(a.node());
-    } else if (!needs_scalapack(a)) {
-      detail::Lowering lowering(graph, rt.size());
-      chunks = lowering.chunks(a.node());
-    }
-    // A dry run of a ScaLAPACK SVD plans its assembly alone: the SVD runs before the
-    // graph, on every rank together, which a dry run on rank 0 cannot do.
-    const double bytes = 8.0 * static_cast<double>(a.size());
-    auto body = std::make_shared<const TaskBody>([a, prepared](const Inputs& in) -> Value {
-      ArrayValue v = assemble(*a.node(), a, in);
-      TaskGil gil;
-      py::object out = to_numpy(std::move(v));
-      return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
-    });
-    return graph.add_task(Key{std::string(key), token_combine(a.token(), 0x9a55e)}, std::move(chunks), std::move(body),
-                          pyvalue_codec(), TaskOptions{.name = "array", .cost = 1e-9 * bytes, .bytes = bytes, .owner = 0});
-  });
+  register_expression(
+      "array",
+      [](Graph& graph, std::string_view key, std::string_view payload, const std::vector<TaskId>& deps) -> TaskId {
+        // The payload: one byte, 1 when the script plans without running (--dry-run, where
+        // only rank 0 builds graphs), then the expression. The record's dependencies are
+        // the Delayed values of its from_delayed leaves, in the order of their keys.
+        if (payload.empty()) throw SerializeError("array expression record without a payload");
+        const bool dry_run = payload[0] == 1;
+        Array a = deserialize_payload(payload.substr(1));
+        Runtime& rt = Runtime::current();
+        // A from_delayed chunk: the Delayed's value as a Block, under the chunk's own token,
+        // so the lowering below finds it instead of lowering the node.
+        {
+          detail::Lowering lowering(graph, rt.size());
+          std::map<std::string, TaskId> by_key;
+          for (const auto& leaf : delayed_leaves(a)) by_key.emplace(leaf->text[1], 0);
+          if (by_key.size() != deps.size())
+            throw SerializeError("array expression record: " + std::to_string(by_key.size()) +
+                                 " from_delayed values, " + std::to_string(deps.size()) + " dependencies");
+          std::size_t k = 0;
+          for (auto& [leaf_key, id] : by_key) id = deps[k++];  // keys sorted, as the script sends them
+          for (const auto& leaf : delayed_leaves(a)) {
+            const Shape shape = Array(leaf).shape();
+            const std::string leaf_key = leaf->text[1];
+            lowering.add(
+                "from-value", detail::chunk_token(*leaf, 0, 0), {by_key.at(leaf_key)},
+                [shape, leaf_key](const Inputs& in) {
+                  TaskGil gil;
+                  py::object value = py::reinterpret_borrow<py::object>(in.get<PyValue>(0).object());
+                  py::array_t<double, py::array::c_style | py::array::forcecast> values(
+                      py::module_::import("numpy").attr("asarray")(value));
+                  check_delayed_shape(leaf_key, Shape(values.shape(), values.shape() + values.ndim()), shape);
+                  const std::int64_t rows = shape.size() == 2 ? shape[0] : 1;
+                  detail::Block b{rows, values.size() / std::max<std::int64_t>(rows, 1),
+                                  std::vector<double>(values.data(), values.data() + values.size())};
+                  return b;
+                },
+                -1, 1e-9 * static_cast<double>(Array(leaf).size()), 8.0 * static_cast<double>(Array(leaf).size()));
+          }
+        }
+        std::shared_ptr<detail::Prepared> prepared;
+        std::vector<TaskId> chunks;
+        if (!dry_run) {
+          // Collective like the graph building that calls it: every rank lowers the same
+          // records in the same order.
+          prepared = detail::prepare({a.node()});
+          detail::Lowering lowering(graph, rt.size(), prepared);
+          chunks = lowering.chunks(a.node());
+        } else if (!needs_scalapack(a)) {
+          detail::Lowering lowering(graph, rt.size());
+          chunks = lowering.chunks(a.node());
+        }
+        // A dry run of a ScaLAPACK SVD plans its assembly alone: the SVD runs before the
+        // graph, on every rank together, which a dry run on rank 0 cannot do.
+        const double bytes = 8.0 * static_cast<double>(a.size());
+        auto body = std::make_shared<const TaskBody>([a, prepared](const Inputs& in) -> Value {
+          ArrayValue v = assemble(*a.node(), a, in);
+          TaskGil gil;
+          py::object out = to_numpy(std::move(v));
+          return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
+        });
+        return graph.add_task(Key{std::string(key), token_combine(a.token(), 0x9a55e)}, std::move(chunks),
+                              std::move(body), pyvalue_codec(),
+                              TaskOptions{.name = "array", .cost = 1e-9 * bytes, .bytes = bytes, .owner = 0});
+      });
 
   // Collective: the arrays written to one HDF5 file. Payload: the path, then each
   // dataset name and expression, length-prefixed.
@@ -435,8 +438,8 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
              return std::vector<std::string>(keys.begin(), keys.end());
            })
       .def("fill_delayed",
-           [](const Array& a, const std::map<std::string, py::array_t<double, py::array::c_style |
-                                                                      py::array::forcecast>>& values) {
+           [](const Array& a,
+              const std::map<std::string, py::array_t<double, py::array::c_style | py::array::forcecast>>& values) {
              for (const auto& leaf : delayed_leaves(a)) {
                auto it = values.find(leaf->text[1]);
                if (it == values.end()) continue;

@@ -412,8 +412,9 @@ class Array:
         return Array(self._expr.transpose(), "transpose")
 
     def transpose(self, *axes):
-        if axes and tuple(axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes) not in (
-                (1, 0), (0,), ()):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if axes and axes not in ((1, 0), (0,)):  # a 2-d array's axes reversed, or 1-d's kept
             raise _unsupported(f"Array.transpose{axes}")
         return self.T
 
@@ -444,9 +445,20 @@ class Array:
         return Array(self._expr.rechunk(norm), "rechunk-merge")
 
     def astype(self, dtype, **kwargs):
-        if _dtype_name(dtype, None) == self._expr.dtype:
+        """Casts that need no rounding: to float64 (x * 1.0), bool to int64 (x + 0), and
+        to bool (x != 0)."""
+        target, mine = _dtype_name(dtype, None), self._expr.dtype
+        if target == mine:
             return self
-        raise _unsupported(f"Array.astype({np.dtype(dtype)}) from {self.dtype}")
+        if target == "float64":
+            e = self._expr.binary(_rask_array.scalar(1.0, "float64"), "mul")
+        elif target == "int64" and mine == "bool":
+            e = self._expr.binary(_rask_array.scalar(0.0, "int64"), "add")
+        elif target == "bool":
+            e = self._expr.binary(_rask_array.scalar(0.0, "int64"), "ne")
+        else:
+            raise _unsupported(f"Array.astype({np.dtype(dtype)}) from {self.dtype} (rounding casts)")
+        return Array(e, "astype")
 
     def __getitem__(self, index):
         if not isinstance(index, tuple):
