@@ -3,7 +3,11 @@ of float64, int64 or bool). See README's table 'Job scripts: what is supported'.
 from . import linalg, random  # noqa: F401
 from .core import (Array, arange, asarray, from_array, from_delayed, full,  # noqa: F401
                    normalize_chunks, ones, to_hdf5, zeros)
-from .core import persist as _persist  # noqa: F401
+
+
+__all__ = ["Array", "arange", "asarray", "from_array", "from_delayed", "full", "normalize_chunks", "ones", "to_hdf5",
+           "zeros", "linalg", "random", "sum", "prod", "mean", "std", "var", "min", "max", "amin", "amax", "argmin",
+           "argmax", "transpose", "dot", "rechunk", "exp", "log", "sqrt", "absolute", "abs"]
 
 
 def _dispatch(name):

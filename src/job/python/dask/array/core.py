@@ -161,9 +161,6 @@ def _shape(shape):
     return shape
 
 
-_DTYPES = {np.dtype("float64"): "float64", np.dtype("int64"): "int64", np.dtype("bool"): "bool"}
-
-
 def _dtype_name(dtype, default):
     if dtype is None:
         return default
