@@ -206,10 +206,12 @@ square_script = os.path.join(tmp.name, "square.py")
 with open(square_script, "w") as f:
     f.write("import sys\n"
             "import h5py\n"
+            "import dask\n"
             "import dask.array as da\n"
             f"x = da.from_array(h5py.File({inputs['svd']!r}, 'r')['x'], chunks=(100, 30))\n"
             "p = x.dot(x.T)\n"
             "s = da.linalg.svd(p)[1]\n"
+            "dask.visualize(s, filename=sys.argv[1] + '.dot')  # drawn on rank 0: must not wait\n"
             "print(s.compute().shape, s.dtype)\n"
             "da.to_hdf5(sys.argv[1], '/s', s)\n")
 with h5py.File(inputs["svd"], "r") as f:
@@ -222,6 +224,8 @@ for ranks, threads in ((1, 2), (2, 1), (4, 1)):
     problem = close(got, {"/s": want_s}) if got else r.stderr
     checks.check(f"svd(x.dot(x.T)) by ScaLAPACK at {ranks} rank(s) x {threads} thread(s) equals NumPy's",
                  problem == "", problem)
+    checks.check(f"dask.visualize of that svd at {ranks} rank(s) x {threads} thread(s) draws it",
+                 os.path.exists(f"{work}/s.h5.dot") and "->" in open(f"{work}/s.h5.dot").read())
 work = tempfile.mkdtemp(dir=tmp.name)
 r = checks.run(rask, ["run", "--dry-run", square_script, f"{work}/s.h5"], ranks=2, timeout=60)
 checks.check("--dry-run of a ScaLAPACK SVD at 2 ranks: plans, prints zeros' shape, exit 0, writes nothing",

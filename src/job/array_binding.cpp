@@ -103,6 +103,25 @@ std::set<std::uint64_t>& watched() {
   return ids;
 }
 
+// ScaLAPACK results by the token of the array whose compute needs them, kept like
+// persisted arrays: strongly on every rank until rank 0's script takes its own
+// (`take_prepared`), weakly on rank 0 after that.
+std::map<Token, std::shared_ptr<detail::Prepared>>& prepared_registry() {
+  static std::map<Token, std::shared_ptr<detail::Prepared>> kept;
+  return kept;
+}
+
+std::map<Token, std::weak_ptr<detail::Prepared>>& prepared_watched() {
+  static std::map<Token, std::weak_ptr<detail::Prepared>> held;
+  return held;
+}
+
+std::shared_ptr<detail::Prepared> find_prepared(Token token) {
+  if (auto it = prepared_registry().find(token); it != prepared_registry().end()) return it->second;
+  if (auto it = prepared_watched().find(token); it != prepared_watched().end()) return it->second.lock();
+  return nullptr;
+}
+
 void keep_persisted(const std::vector<detail::ArrayNodePtr>& nodes) {
   for (const auto& n : nodes) persisted_registry()[static_cast<std::uint64_t>(n->ints[0])] = n;
 }
@@ -199,12 +218,9 @@ void register_array_kinds() {
   register_expression(
       "array",
       [](Graph& graph, std::string_view key, std::string_view payload, const std::vector<TaskId>& deps) -> TaskId {
-        // The payload: one byte, 1 when the script plans without running (--dry-run, where
-        // only rank 0 builds graphs), then the expression. The record's dependencies are
-        // the Delayed values of its from_delayed leaves, in the order of their keys.
-        if (payload.empty()) throw SerializeError("array expression record without a payload");
-        const bool dry_run = payload[0] == 1;
-        Array a = deserialize_payload(payload.substr(1));
+        // The payload: the expression. The record's dependencies are the Delayed values of
+        // its from_delayed leaves, in the order of their keys.
+        Array a = deserialize_payload(payload);
         Runtime& rt = Runtime::current();
         // A from_delayed chunk: the Delayed's value as a Block, under the chunk's own token,
         // so the lowering below finds it instead of lowering the node.
@@ -236,20 +252,15 @@ void register_array_kinds() {
                 -1, 1e-9 * static_cast<double>(Array(leaf).size()), 8.0 * static_cast<double>(Array(leaf).size()));
           }
         }
-        std::shared_ptr<detail::Prepared> prepared;
+        // A ScaLAPACK SVD ran before, in the collective call "array.prepare", so lowering
+        // stays local (graphs are built on rank 0 alone by --dry-run and visualize). If it
+        // did not run (--dry-run), the plan has the assembly alone.
+        std::shared_ptr<detail::Prepared> prepared = find_prepared(a.token());
         std::vector<TaskId> chunks;
-        if (!dry_run) {
-          // Collective like the graph building that calls it: every rank lowers the same
-          // records in the same order.
-          prepared = detail::prepare({a.node()});
+        if (prepared || !needs_scalapack(a)) {
           detail::Lowering lowering(graph, rt.size(), prepared);
           chunks = lowering.chunks(a.node());
-        } else if (!needs_scalapack(a)) {
-          detail::Lowering lowering(graph, rt.size());
-          chunks = lowering.chunks(a.node());
         }
-        // A dry run of a ScaLAPACK SVD plans its assembly alone: the SVD runs before the
-        // graph, on every rank together, which a dry run on rank 0 cannot do.
         const double bytes = 8.0 * static_cast<double>(a.size());
         auto body = std::make_shared<const TaskBody>([a, prepared](const Inputs& in) -> Value {
           ArrayValue v = assemble(*a.node(), a, in);
@@ -281,11 +292,20 @@ void register_array_kinds() {
   // answer, which is how dask.array learns it must not ask for ScaLAPACK.
   register_collective("array.probe", [](std::string_view) -> std::string { return "1"; });
 
+  // Collective: the ScaLAPACK SVDs an array's compute needs, run by every rank together
+  // and kept (by the array's token) for the lowering of its records.
+  register_collective("array.prepare", [](std::string_view payload) -> std::string {
+    Array a = deserialize_payload(payload);
+    prepared_registry()[a.token()] = detail::prepare({a.node()});
+    return {};
+  });
+
   // Collective: every rank drops its chunks of the persisted arrays whose ids the
   // payload lists (rank 0's script no longer refers to them).
   register_collective("array.release", [](std::string_view payload) -> std::string {
     Reader r = reader_of(payload);
     for (auto id : r.read<std::vector<std::uint64_t>>()) persisted_registry().erase(id);
+    for (auto token : r.read<std::vector<std::uint64_t>>()) prepared_registry().erase(token);
     return {};
   });
 
@@ -396,6 +416,18 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
     }
   });
 
+  // Rank 0's hold on the ScaLAPACK results of an array (see "array.prepare"): the
+  // script's Array keeps it; when it goes, `dropped` tells the other ranks.
+  py::class_<detail::Prepared, std::shared_ptr<detail::Prepared>>(m, "Prepared");
+  m.def("take_prepared", [](Token token) -> std::shared_ptr<detail::Prepared> {
+    auto it = prepared_registry().find(token);
+    if (it == prepared_registry().end()) return find_prepared(token);
+    auto held = it->second;
+    prepared_registry().erase(it);
+    prepared_watched()[token] = held;
+    return held;
+  });
+
   py::class_<Array>(m, "Expr")
       .def_property_readonly("shape", [](const Array& a) { return shape_tuple(a.shape()); })
       .def_property_readonly("chunks",
@@ -490,7 +522,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
   // Ids of persisted arrays no expression on rank 0 refers to any more, forgotten here;
   // the payload of "array.release" for them, or None when there are none.
   m.def("dropped", []() -> py::object {
-    std::vector<std::uint64_t> gone;
+    std::vector<std::uint64_t> gone, gone_prepared;
     for (auto it = watched().begin(); it != watched().end();) {
       if (detail::persist_handle(*it)) {
         ++it;
@@ -499,10 +531,19 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
         it = watched().erase(it);
       }
     }
-    if (gone.empty()) return py::none();
+    for (auto it = prepared_watched().begin(); it != prepared_watched().end();) {
+      if (!it->second.expired()) {
+        ++it;
+      } else {
+        gone_prepared.push_back(it->first);
+        it = prepared_watched().erase(it);
+      }
+    }
+    if (gone.empty() && gone_prepared.empty()) return py::none();
     Bytes out;
     Writer w(out);
     w.write(gone);
+    w.write(gone_prepared);
     return to_py(out);
   });
   m.def("visualize_payload", [](const std::string& path, const Array& a) {

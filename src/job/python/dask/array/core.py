@@ -27,8 +27,7 @@ _dry = []
 
 def _dry_run():
     """Whether `rask run --dry-run` plans without running: collective calls answer None
-    then. Asked once, and only by computes that need ScaLAPACK (a step on every rank
-    before the graph, which a dry run, built on rank 0 alone, must leave out)."""
+    then. Asked once, and only when a compute gave None."""
     if not _dry:
         _dry.append(_rask_py.collective("array.probe") is None)
     return _dry[0]
@@ -48,6 +47,16 @@ def _filled(expr):
     if any(v is None for v in values):  # --dry-run: nothing ran, and the call will not run
         return expr
     return expr.fill_delayed({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in zip(keys, values)})
+
+
+def _prepare(expr):
+    """Runs the ScaLAPACK SVDs `expr` needs on every rank at once (a collective call,
+    before any graph uses them, so that graphs can be built on rank 0 alone); rank 0's
+    hold on the results, or None under --dry-run, where nothing runs."""
+    held = _rask_array.take_prepared(expr.token)
+    if held is None and _rask_py.collective("array.prepare", expr.serialize()) is not None:
+        held = _rask_array.take_prepared(expr.token)
+    return held
 
 
 def _release_dropped():
@@ -267,13 +276,14 @@ def _product_name(a, b, matmul):
 class Array:
     """A lazy chunked array, as dask.array.Array (0-d, 1-d or 2-d; float64, int64 or bool).
     Building is local; compute, persist, to_hdf5 and visualize are collective."""
-    __slots__ = ("_expr", "_name", "_delayed_value", "__weakref__")
+    __slots__ = ("_expr", "_name", "_delayed_value", "_prepared", "__weakref__")
     __array_priority__ = 11  # NumPy defers binary operators with a NumPy array to us
 
     def __init__(self, expr, name):
         self._expr = expr
         self._name = name
         self._delayed_value = None
+        self._prepared = None  # rank 0's hold on ScaLAPACK results this array's compute reads
 
     # What Dask knows without computing.
     @property
@@ -336,10 +346,14 @@ class Array:
     def __rask_delayed__(self):
         _release_dropped()
         if self._delayed_value is None:
-            flag = b"\x01" if self._expr.needs_scalapack() and _dry_run() else b"\x00"
-            deps = [_from_delayed_values[k] for k in self._expr.delayed_keys()]
-            self._delayed_value = _rask_py.expression("array", flag + self._expr.serialize(), deps=deps,
-                                                      key=self.name)
+            keys = self._expr.delayed_keys()
+            if self._expr.needs_scalapack() and self._prepared is None:
+                if keys:
+                    raise _unsupported("a square or wide svd (ScaLAPACK) of an array built on da.from_delayed; "
+                                       "rechunk it to one column of chunks (TSQR)")
+                self._prepared = _prepare(self._expr)
+            deps = [_from_delayed_values[k] for k in keys]
+            self._delayed_value = _rask_py.expression("array", self._expr.serialize(), deps=deps, key=self.name)
         return self._delayed_value
 
     def __rask_persist__(self):
