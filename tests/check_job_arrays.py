@@ -8,6 +8,7 @@ at 2 ranks ends with a non-zero exit on every rank, a message naming the script 
 and no output file."""
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -188,8 +189,6 @@ checks.check("a million-chunk expression's record is under 1 kB; 40,000 chunks s
              r.stdout + r.stderr)
 
 # Persisted arrays are freed on every rank when the script drops them.
-import re
-
 work = tempfile.mkdtemp(dir=tmp.name)
 r = run_rask(os.path.join(source, "tests", "jobs", "array_persist.py"), [], 2, 1, work)
 want = "".join(f"{i} {100 * (1 + i)}\n" for i in range(12)) + \
@@ -231,6 +230,60 @@ r = checks.run(rask, ["run", "--dry-run", square_script, f"{work}/s.h5"], ranks=
 checks.check("--dry-run of a ScaLAPACK SVD at 2 ranks: plans, prints zeros' shape, exit 0, writes nothing",
              r.returncode == 0 and "rask --dry-run: compute" in r.stdout and "(400,) float64" in r.stdout and
              not os.path.exists(f"{work}/s.h5"), r.stdout + r.stderr)
+
+# Every message for refused input, in one script (keys of tasks normalized to KEY, the
+# common tail of NotImplementedError messages to <unsupported>).
+UNSUPPORTED = " is not supported by rask; see the table 'Job scripts: what is supported' in rask's README.md"
+expected_errors = [
+    '3-d | NotImplementedError: dask arrays of 3 dimensions (rask arrays have 0, 1 or 2) <unsupported>',
+    'dtype | NotImplementedError: dask arrays of dtype <U1 (rask arrays hold float64, int64 and bool)'
+     ' <unsupported>',
+    'negative step | NotImplementedError: slices with negative or zero steps <unsupported>',
+    'integer index | NotImplementedError: integer indexing of dask arrays (x[1]; slice instead: x[1:2])'
+     ' <unsupported>',
+    'boolean index | NotImplementedError: indexing dask arrays by Array (slice by ranges: x[a:b, c:d:s])'
+     ' <unsupported>',
+    'astype rounding | NotImplementedError: Array.astype(int64) from float64 (rounding casts)'
+     ' <unsupported>',
+    'floordiv | NotImplementedError: // on dask arrays <unsupported>',
+    "chunks spec | ValueError: chunks=1.5 is not a chunk specification; give an int, a tuple or 'auto'",
+    "chunks sum | ValueError: chunks (3,) for dimension 0 sum to 3, not the shape's 4",
+    'chunks dims | ValueError: chunks=(2, 2, 2) gives 3 dimension(s) for shape (4, 4); give one chunk'
+     ' size per dimension',
+    'chunk size | ValueError: chunk size 0 for dimension 0 of shape (4,) must be positive',
+    'from_delayed dtype | ValueError: You must specify the meta or dtype of the array',
+    'ufunc | NotImplementedError: numpy.sin on dask arrays <unsupported>',
+    'numpy function | NotImplementedError: numpy.cumsum on dask arrays <unsupported>',
+    "svd_compressed iterator | NotImplementedError: svd_compressed(iterator='QR') <unsupported>",
+    'linalg of numpy | NotImplementedError: dask.array.linalg.svd of a ndarray object (give a dask'
+     ' array: da.from_array(...)) <unsupported>',
+    'bool subtract | TypeError: numpy boolean subtract, the `-` operator, is not supported, use the'
+     ' bitwise_xor, the `^` operator, or the logical_xor function instead.',
+    'bool negative | TypeError: The numpy boolean negative, the `-` operator, is not supported, use the'
+     ' `~` operator or the logical_not function instead.',
+    "arange float | NotImplementedError: dask.array.arange with floats (rask's arange is int64)"
+     ' <unsupported>',
+    'transpose axes | NotImplementedError: Array.transpose(0, 1) <unsupported>',
+    "to_hdf5 arguments | TypeError: to_hdf5 takes (filename, '/name', array) or (filename, {'/name':"
+     ' array, ...})',
+    'unknown name | NotImplementedError: dask.array.map_blocks <unsupported>',
+    'unknown random | NotImplementedError: dask.array.random.poisson <unsupported>',
+    'unknown linalg | NotImplementedError: dask.array.linalg.cholesky <unsupported>',
+    'svd of 1-d | ValueError: svd: needs a 2-d array, got shape (4,)',
+    'reduce axis | ValueError: sum: axis 2 is out of bounds for an array of dimension 2 (shape (4, 4))',
+    'dot shapes | ValueError: dot: shapes are not aligned: shape (4, 4) chunks ((2, 2), (2, 2)) and'
+     " shape (3, 3) chunks ((3,), (3,)); the left operand's last axis must match the right operand's"
+     ' first axis in length and chunks (rechunk one of them)',
+    "wrong from_delayed shape | TaskError: task 'from-value-KEY' failed on rank 0: from_delayed: the"
+     " value of 'ones-KEY' has shape (3,), not the shape (4,) given to da.from_delayed; give its shape",
+]
+r = run_rask(os.path.join(source, "tests", "jobs", "array_errors.py"), [], 2, 1, tempfile.mkdtemp(dir=tmp.name))
+got_errors = [re.sub(r"'([a-z_]+(?:-[a-z_]+)*)-[0-9a-f]{6,}'", r"'\1-KEY'", line).replace(UNSUPPORTED, " <unsupported>")
+              for line in r.stdout.splitlines()]
+for want_line, got_line in zip(expected_errors, got_errors + [""] * len(expected_errors)):
+    checks.check(f"message for {want_line.split(' | ')[0]}", got_line == want_line,
+                 f"got  {got_line}\nwant {want_line}")
+checks.check("every refused input has its message", len(got_errors) == len(expected_errors), r.stdout + r.stderr)
 
 # Bad input at 2 ranks: each rank's own exit status, the script line, no output file.
 bad = {

@@ -9,7 +9,7 @@ __all__ = ["svd", "qr", "tsqr", "svd_compressed"]
 def _check(a, what):
     if not isinstance(a, Array):
         from rask import unsupported
-        raise unsupported(f"dask.array.linalg.{what} of a {type(a).__name__} (give a dask array)")
+        raise unsupported(f"dask.array.linalg.{what} of a {type(a).__name__} object (give a dask array: da.from_array(...))")
 
 
 def svd(a, coerce_signs=True):
