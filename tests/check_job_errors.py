@@ -31,6 +31,12 @@ def expect(name, result, patterns, status=None):
     checks.check(f"{name}: one summary line", result.stderr.count("rask: failed:") == 1, detail)
 
 
+# --progress on a compute that fails: the last line says so, and every rank still ends.
+r = checks.run(rask, ["run", "--progress", script("task_raises.py")], ranks=2)
+expect("task raising under --progress at 2 ranks", r, [
+    r"^compute 1 \[[#.]{20}\] [0-7]/7 tasks on 2 ranks, [0-9]+ tasks/s, failed after [0-9.]+ s$",
+    r"^ZeroDivisionError: task 'inc-[0-9a-f]+' failed on rank [01]"])
+
 for ranks in (1, 2, 4):
     at = f"at {ranks} rank(s)"
     r = checks.run(rask, ["run", script("task_raises.py")], ranks=ranks)

@@ -136,12 +136,43 @@ checks.check("--trace: values crossing ranks as flow arrows, each from its produ
              and all(x["pid"] != y["pid"] for x, y in flows.values()), json.dumps(flows)[:2000])
 checks.check("--visualize: one graph per compute",
              all(open(f"{work}/{g}").read().startswith("digraph") for g in ("g.dot", "g-2.dot")), str(os.listdir(work)))
-r = checks.run(rask, ["run", "--progress", "--no-learn", loop, "0.6"], ranks=2)
-checks.check("--progress: rank 0's share, rate and time, redrawn while a compute runs",
-             r.returncode == 0 and re.search(r"^compute 1 \[#*\.*\] rank 0: [0-9]+/[45] of its tasks \(9 in all\), "
-                                             r"[0-9]+ tasks/s, ~[0-9.]+ s left$", r.stderr, re.M) is not None
-             and re.search(r"^compute 2 \[#{20}\] rank 0: [45]/[45] of its tasks \(9 in all\), [0-9]+ tasks/s, "
-                           r"took [0-9.]+ s$", r.stderr, re.M) is not None, r.stderr)
+# Calls the script only wants back spread over the ranks function by function, on a
+# first run (no cost file) and on the second (learned costs): at 2 and 4 ranks each rank
+# runs 30 / ranks (+-1) calls of f and as many of g. The plan alone would split the 60
+# independent calls in two contiguous runs: every f on rank 0, every g on rank 1.
+spread = os.path.join(source, "tests/jobs/spread_calls.py")
+for ranks in (2, 4):
+    work = tempfile.mkdtemp(dir=tmp.name)
+    for run in ("first", "second"):
+        r = checks.run(rask, ["run", "--costs", f"{work}/c.rask-costs", "--trace", f"{work}/t.json", spread],
+                       ranks=ranks)
+        with open(f"{work}/t.json") as f:
+            events = [e for e in json.load(f)["traceEvents"] if e["ph"] == "X"]
+        per_rank = {(rank, fn): sum(1 for e in events if e["pid"] == rank and e["cat"] == fn)
+                    for rank in range(ranks) for fn in ("f", "g")}
+        checks.check(f"independent calls at {ranks} ranks, {run} run: each rank runs 30/{ranks} (+-1) of f and of g",
+                     r.returncode == 0 and r.stdout == "435 -435\n" and len(events) == 60
+                     and all(abs(n - 30 / ranks) <= 1 for n in per_rank.values()), f"{per_rank}\n{r.stderr}")
+
+# --progress counts every rank's tasks: 40 naps + their sum, about 3 s at every rank count.
+# At 2 ranks rank 0 runs about half: a line showing more than 21 done before the end
+# counts the other rank's tasks too.
+naps = os.path.join(source, "tests/jobs/progress_naps.py")
+for ranks, threads in ((1, 2), (2, 1), (4, 1)):
+    nap = 0.075 * ranks * threads
+    r = checks.run(rask, ["run", "--progress", "--no-learn", naps, "40", nap], ranks=ranks, threads=threads)
+    lines = re.findall(r"^compute 1 \[([#.]{20})\] ([0-9]+)/41 tasks on ([0-9]) ranks?, [0-9]+ tasks/s, "
+                       r"(~[0-9.]+ s left|took [0-9.]+ s)$", r.stderr, re.M)
+    done = [int(line[1]) for line in lines]
+    checks.check(f"--progress at {ranks} rank(s) x {threads} thread(s): lines every 2 s, counts rising to 41/41 "
+                 "on every rank, the last one final",
+                 r.returncode == 0 and "sum = 780" in r.stdout and len(lines) >= 2 and done == sorted(done)
+                 and done[-1] == 41 and lines[-1][0] == "#" * 20 and lines[-1][3].startswith("took")
+                 and all(line[2] == str(ranks) for line in lines) and all(not x[3].startswith("took") for x in lines[:-1]),
+                 r.stderr)
+    if ranks == 2:
+        checks.check("--progress at 2 ranks: a line before the end counts the other rank's tasks (> 21 done)",
+                     any(d > 21 for d in done[:-1]), r.stderr)
 for flag, text in (("--help", "usage: rask run [options] JOB.py"), ("--version", "rask 0.1")):
     r = subprocess.run([rask, flag], capture_output=True, text=True)
     checks.check(f"rask {flag}", r.returncode == 0 and text in r.stdout, r.stdout + r.stderr)

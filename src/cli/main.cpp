@@ -1,11 +1,13 @@
 // The `rask` program: `mpirun -n K rask run job.py [args...]` runs a Dask job script on
 // the whole MPI job (see include/rask/job.hpp).
+#include <mpi.h>
 #include <omp.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "rask/job.hpp"
@@ -35,6 +37,8 @@ options (before JOB.py):
   --trace FILE      write a Chrome-trace/Perfetto JSON of every task (pid = rank, tid = thread)
   --costs FILE      the cost file to read and update (default: beside the job, JOB.rask-costs)
   --no-learn        do not write measured costs back to the cost file
+  --progress        a progress line per compute on rank 0: tasks done on every rank, rate,
+                    time left (redrawn on a terminal, a line every 2 s otherwise)
   --quiet           no summary line at the end
   --help, --version
 
@@ -48,6 +52,24 @@ Exit status: 0 when the script ends normally, its sys.exit code, 1 when it raise
   if (!rank || std::string(rank) == "0") std::fprintf(stderr, "rask: %s\nTry 'rask --help'.\n", message.c_str());
   std::exit(2);
 }
+
+/// MPI started by the program itself, so that any thread may call it: --progress sends
+/// each rank's count from a thread of its own while the executor's threads talk too. The
+/// Runtime then uses this MPI and leaves finalizing it to this object, which outlives it.
+class ThreadedMpi {
+ public:
+  ThreadedMpi(int& argc, char**& argv) {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  }
+  ~ThreadedMpi() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+  ThreadedMpi(const ThreadedMpi&) = delete;
+  ThreadedMpi& operator=(const ThreadedMpi&) = delete;
+};
 
 }  // namespace
 
@@ -108,6 +130,9 @@ int main(int argc, char** argv) {
     usage_error("cannot open job script '" + options.script + "': no such file");
   // The Runtime reads the thread count from the environment, as a C++ program's does.
   if (threads > 0) setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  // Only for --progress: a fully threaded MPI costs a lock on every call.
+  std::optional<ThreadedMpi> mpi;
+  if (options.progress) mpi.emplace(argc, argv);
   rask::Runtime runtime(argc, argv);
   return rask::run_job(runtime, options);
 }

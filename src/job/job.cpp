@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "job/expression.hpp"
+#include "job/progress.hpp"
 #include "job/python_sources.hpp"
 #include "job/pyvalue.hpp"
 #include "rask/error.hpp"
@@ -102,6 +103,7 @@ struct Job {
   py::object run_helper;     // rask._run
   py::object identity;       // rask._identity
   py::object expression;     // rask._expression: the func of an expression record
+  std::optional<JobComm> progress_comm;  // --progress: the ranks' counts travel here
 };
 Job* g_job = nullptr;
 thread_local bool t_in_task = false;
@@ -251,6 +253,69 @@ TaskId lower_expression_record(BuiltGraph& built, PyObject* record, const char* 
   return out;
 }
 
+// Calls the script only wants back (no inputs, no task consuming them: the workshop's
+// cartesian products, a loop of futures) spread over the ranks by function, heaviest
+// function first, each call to the least loaded rank. The plan splits independent tasks
+// into contiguous runs for locality, which for calls whose costs it cannot know yet (a
+// job's first run) may put every call of a fast function on one rank and every call of
+// a slow one on another; these calls have no locality to keep. Needs the GIL; every rank
+// derives the same pins from the same records. -1: the plan chooses.
+std::vector<int> spread_output_calls(PyObject* list, const std::vector<TaskId>& out_pos) {
+  Job& job = *g_job;
+  const Py_ssize_t n = PyList_GET_SIZE(list);
+  std::vector<int> pins(static_cast<std::size_t>(n), -1);
+  if (job.size < 2) return pins;
+  std::vector<char> wanted(static_cast<std::size_t>(n), 0);
+  for (TaskId pos : out_pos)
+    if (pos < wanted.size()) wanted[pos] = 1;
+  for (Py_ssize_t record_idx = 0; record_idx < n; ++record_idx) {
+    PyObject* deps = PyTuple_GET_ITEM(PyList_GET_ITEM(list, record_idx), 4);
+    for (Py_ssize_t dep_idx = 0; dep_idx < PyTuple_GET_SIZE(deps); ++dep_idx) {
+      const std::size_t dep = PyLong_AsSize_t(PyTuple_GET_ITEM(deps, dep_idx));
+      if (dep < wanted.size()) wanted[dep] = 0;  // consumed by a task: the plan keeps it near
+    }
+  }
+  // Calls by function, in the order the functions first appear.
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  std::map<std::string, std::size_t> group_of;
+  std::size_t calls = 0;
+  for (Py_ssize_t record_idx = 0; record_idx < n; ++record_idx) {
+    PyObject* record = PyList_GET_ITEM(list, record_idx);
+    PyObject* func = PyTuple_GET_ITEM(record, 1);
+    if (!wanted[static_cast<std::size_t>(record_idx)] || PyTuple_GET_SIZE(PyTuple_GET_ITEM(record, 4)) != 0 ||
+        func == job.expression.ptr() || func == job.identity.ptr())
+      continue;
+    Py_ssize_t key_size = 0;
+    const char* key = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(record, 0), &key_size);
+    if (!key) throw py::error_already_set();
+    std::string name = key_name(std::string_view(key, static_cast<std::size_t>(key_size)));
+    auto [it, added] = group_of.emplace(name, groups.size());
+    if (added) groups.emplace_back(name, std::vector<std::size_t>{});
+    groups[it->second].second.push_back(static_cast<std::size_t>(record_idx));
+    ++calls;
+  }
+  if (calls < 2 * static_cast<std::size_t>(job.size)) return pins;  // too few to matter
+  const double unknown = job.runtime.cost_model().default_cost;
+  std::vector<double> weight;
+  for (const auto& group : groups) weight.push_back(job.costs.seconds(group.first, unknown));
+  // Calls known to take under a millisecond gain little from spreading; the plan may
+  // rather keep them, and their results, on rank 0.
+  constexpr double kWorthSpreading = 1e-3;
+  std::vector<std::size_t> by_weight;
+  for (std::size_t group_idx = 0; group_idx < groups.size(); ++group_idx)
+    if (weight[group_idx] >= kWorthSpreading) by_weight.push_back(group_idx);
+  std::stable_sort(by_weight.begin(), by_weight.end(),
+                   [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
+  std::vector<double> load(static_cast<std::size_t>(job.size), 0.0);
+  for (std::size_t group_idx : by_weight)
+    for (std::size_t record_idx : groups[group_idx].second) {
+      const auto rank = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      pins[record_idx] = static_cast<int>(rank);
+      load[rank] += weight[group_idx];
+    }
+  return pins;
+}
+
 // Needs the GIL. Collective use: every rank builds the same graph from the same records.
 std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<TaskId>& out_pos) {
   auto built = std::make_unique<BuiltGraph>();
@@ -261,6 +326,7 @@ std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<Ta
   built->names.reserve(static_cast<std::size_t>(n));
   std::vector<TaskId> ids(static_cast<std::size_t>(n));
   std::vector<TaskId> deps;
+  const std::vector<int> pins = spread_output_calls(list, out_pos);
   for (Py_ssize_t record_idx = 0; record_idx < n; ++record_idx) {
     PyObject* record = PyList_GET_ITEM(list, record_idx);
     Py_ssize_t key_size = 0;
@@ -278,6 +344,7 @@ std::unique_ptr<BuiltGraph> build_graph(py::object records, const std::vector<Ta
     TaskOptions options;
     std::string name = key_name(key_text);
     options.cost = g_job->costs.seconds(name);
+    options.owner = pins[static_cast<std::size_t>(record_idx)];
     const TaskId id = static_cast<TaskId>(built->graph.size());
     auto body = std::make_shared<const TaskBody>([record, id](const Inputs& in) { return run_task(record, id, in); });
     Token token = token_bytes(key, static_cast<std::size_t>(key_size), 0x9e0b);
@@ -403,61 +470,6 @@ std::string run_collective(const std::string& message) {
   return result;
 }
 
-/// --progress: while a compute runs, rank 0 shows how far its own share has got (the
-/// other ranks' counts would cost messages mid-compute), the rate, and the time left by
-/// the plan's prediction. Redrawn in place on a terminal, a line every 2 s otherwise.
-class Progress {
- public:
-  Progress(std::size_t compute_no, std::size_t share, std::size_t total, double predicted)
-      : compute_no_(compute_no),
-        share_(std::max<std::size_t>(share, 1)),
-        total_(total),
-        predicted_(predicted),
-        terminal_(isatty(STDERR_FILENO)),
-        thread_([this] { loop(); }) {}
-  ~Progress() {
-    stop_.store(true);
-    thread_.join();
-    draw(true);
-  }
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
-
- private:
-  void loop() {
-    auto last_line = std::chrono::steady_clock::now();
-    while (!stop_.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      auto now = std::chrono::steady_clock::now();
-      if (terminal_ || now - last_line >= std::chrono::seconds(2)) {
-        draw(false);
-        last_line = now;
-      }
-    }
-  }
-  void draw(bool final) {
-    const std::size_t done = std::min(g_tasks_done.load(), share_);
-    const double elapsed = MPI_Wtime() - begin_;
-    const double fraction = static_cast<double>(done) / static_cast<double>(share_);
-    const double left = fraction > 0 ? elapsed / fraction - elapsed : predicted_;
-    char bar[21];
-    const int filled = static_cast<int>(fraction * 20);
-    for (int cell = 0; cell < 20; ++cell) bar[cell] = cell < filled ? '#' : '.';
-    bar[20] = '\0';
-    std::fprintf(stderr, "%scompute %zu [%s] rank 0: %zu/%zu of its tasks (%zu in all), %.0f tasks/s, %s%.1f s%s",
-                 terminal_ ? "\r" : "", compute_no_, bar, done, share_, total_, elapsed > 0 ? done / elapsed : 0.0,
-                 final ? "took " : "~", final ? elapsed : std::max(0.0, left), final ? "" : " left");
-    std::fputs(terminal_ && !final ? "" : "\n", stderr);
-    std::fflush(stderr);
-  }
-  std::size_t compute_no_, share_, total_;
-  double predicted_;
-  bool terminal_;
-  double begin_ = MPI_Wtime();
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 // Chrome-trace flow events for the values that crossed ranks: an arrow from the end of
 // the task that made a value to the start of its first consumer on each other rank
 // (or to the end of the compute, for a result sent to rank 0), with the bytes sent.
@@ -492,6 +504,23 @@ void append_flows(const BuiltGraph& built, const Plan& plan, std::ostringstream&
       }
 }
 
+// --progress: what rank 0 draws against (the other ranks need nothing of the plan).
+ProgressPlan progress_plan(BuiltGraph& built) {
+  Job& job = *g_job;
+  ProgressPlan result;
+  result.compute_no = job.computes;
+  if (job.rank != 0) return result;
+  try {
+    Plan plan = job.runtime.plan(built.graph, built.outputs);
+    for (int r = 0; r < job.size; ++r) result.per_rank.push_back(plan.tasks_on(r));
+    result.predicted_seconds = plan.predicted_seconds();
+  } catch (const Error&) {
+    // The compute meets the same error on every rank and reports it; rank 0 alone must
+    // not leave here before entering it.
+  }
+  return result;
+}
+
 // Collective, without the GIL: runs a built graph on every rank; records task times.
 std::vector<Value> run_compute(BuiltGraph& built) {
   Job& job = *g_job;
@@ -508,11 +537,9 @@ std::vector<Value> run_compute(BuiltGraph& built) {
   std::vector<Value> results;
   std::exception_ptr error;
   g_tasks_done.store(0);
-  std::optional<Progress> progress;
-  if (job.options.progress && job.rank == 0) {
-    Plan plan = job.runtime.plan(built.graph, built.outputs);
-    progress.emplace(job.computes, plan.tasks_on(0), plan.order().size(), plan.predicted_seconds());
-  }
+  std::optional<ProgressScope> progress;
+  if (job.progress_comm)
+    progress.emplace(job.progress_comm->get(), job.rank, job.size, g_tasks_done, progress_plan(built));
   g_in_compute.store(true);
   try {
     results = job.runtime.compute(built.graph, built.outputs, Where::root);
@@ -520,6 +547,7 @@ std::vector<Value> run_compute(BuiltGraph& built) {
     error = std::current_exception();
   }
   g_in_compute.store(false);
+  if (progress) progress->finish(job.runtime.last_stats().tasks_run, error != nullptr);
   progress.reset();
   const ExecStats& exec = job.runtime.last_stats();
   job.stats.computes += 1;
@@ -643,7 +671,8 @@ py::list py_compute(py::list records, std::vector<TaskId> out_pos) {
     GcPause gc_pause;
     py::object dumps = py::module_::import("cloudpickle").attr("dumps");
     try {
-      payload = py::bytes(dumps(py::make_tuple(records, out_pos), 5)).cast<std::string>();
+      py::object packed = py::module_::import("rask").attr("_pack")(records, out_pos);
+      payload = py::bytes(dumps(packed, 5)).cast<std::string>();
     } catch (py::error_already_set& e) {
       std::string culprit = unpicklable_task(dumps, records);
       if (culprit.empty()) throw;
@@ -735,7 +764,7 @@ int serve() {
       GcPause gc_pause;
       try {
         py::object loads = py::module_::import("pickle").attr("loads");
-        py::tuple graph = loads(py::bytes(payload));
+        py::tuple graph = py::module_::import("rask").attr("_unpack")(loads(py::bytes(payload)));
         built = build_graph(graph[0], graph[1].cast<std::vector<TaskId>>());
       } catch (py::error_already_set& e) {
         build_error = e.what();
@@ -982,6 +1011,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
   } clear;
   cap_library_threads(runtime.threads());
   register_kinds();
+  if (options.progress) state.progress_comm.emplace();
   observe_encoded(record_encoded);
   // A Python task of unknown duration is planned as Dask's scheduler assumes one takes
   // (distributed.scheduler.unknown-task-duration, 500 ms), not as a C++ call of a

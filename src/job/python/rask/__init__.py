@@ -303,20 +303,14 @@ def _call(func, name, pure, nout, key, args, kwargs):
     """A Delayed for ``func(*args, **kwargs)``."""
     deps = []
     targs = []
+    index = {}  # key -> input position: equal keys are one input
     for a in args:
         t = type(a)
         if t is Delayed:
-            # Calls have few distinct inputs: a scan beats a dict here.
-            if deps:
-                k = a._key
-                for i, d in enumerate(deps):
-                    if d._key == k:
-                        break
-                else:
-                    i = len(deps)
-                    deps.append(a)
-            else:
-                i = 0
+            k = a._key
+            i = index.get(k)
+            if i is None:
+                i = index[k] = len(deps)
                 deps.append(a)
             targs.append(_IN[i] if i < 256 else _In(i))
         elif t is int or t is float or t is str:
@@ -355,19 +349,30 @@ def _key_for(func, name, pure, targs, tkwargs, deps):
 class DelayedLeaf:
     """``delayed(func)``: calling it makes a task. Cheap to make, since scripts write
     ``delayed(f)(x)`` in loops; as an argument or computed, it is the function itself."""
-    __slots__ = ("_callable", "_name", "_pure", "_nout")
+    __slots__ = ("_callable", "_name", "_pure", "_nout", "_prefix")
 
     def __init__(self, func, name, pure, nout):
         self._callable = func
         self._name = name or funcname(func)
         self._pure = pure
         self._nout = nout
+        self._prefix = f"{self._name}-{_session}"  # of its calls' fresh keys
 
     def __call__(self, *args, **kwargs):
         if kwargs:
             pure = kwargs.pop("pure", self._pure)
             key = kwargs.pop("dask_key_name", None)
             return _call(self._callable, self._name, bool(pure), self._nout, key, args, kwargs)
+        if not self._pure:
+            # The common case, kept short (a map over 10^5 values): an impure call on
+            # numbers and strings alone is its own template.
+            for a in args:
+                t = type(a)
+                if t is not int and t is not float and t is not str:
+                    break
+            else:
+                return _NewDelayed(f"{self._prefix}{next(_counter):x}", self._callable, args, None, (), False,
+                                   self._nout)
         return _call(self._callable, self._name, self._pure, self._nout, None, args, None)
 
     @property
@@ -400,9 +405,7 @@ def delayed(obj="__no__default__", name=None, pure=None, nout=None, traverse=Tru
     """Wraps a function or value into a Delayed, as ``dask.delayed``; usable as a
     decorator with or without arguments. Impure by default (equal calls are separate
     tasks), as in Dask; ``pure=True`` shares equal calls."""
-    if isinstance(obj, str) and obj == "__no__default__":
-        return lambda o: delayed(o, name=name, pure=pure, nout=nout, traverse=traverse)
-    if pure is None and nout is None and name is None and type(obj) is _FunctionType:
+    if type(obj) is _FunctionType and pure is None and nout is None and name is None:
         # The common case, kept short: delayed(f)(x) in a loop gets the same leaf back.
         pure = _config.get("delayed_pure", False)
         last = _last_leaf[0]
@@ -410,6 +413,8 @@ def delayed(obj="__no__default__", name=None, pure=None, nout=None, traverse=Tru
             return last
         leaf = _last_leaf[0] = DelayedLeaf(obj, None, pure, None)
         return leaf
+    if isinstance(obj, str) and obj == "__no__default__":
+        return lambda o: delayed(o, name=name, pure=pure, nout=nout, traverse=traverse)
     if isinstance(obj, (Delayed, DelayedLeaf)):
         return obj
     if isinstance(obj, _Future):
@@ -466,16 +471,55 @@ def _collect(outputs):
                 stack.pop()
                 continue
             deps = node._deps
-            missing = [d for d in deps if d._key not in position]
-            if missing:
-                missing.reverse()
-                stack.extend(missing)
-                continue
+            if deps:
+                missing = None
+                for d in deps:
+                    k = d._key
+                    if k in position:
+                        continue
+                    if d._deps:
+                        if missing is None:
+                            missing = [d]
+                        else:
+                            missing.append(d)
+                    else:
+                        # Most tasks of a big graph are leaves: recorded here rather than
+                        # pushed and visited again.
+                        position[k] = len(records)
+                        append((k, d._func, d._args, d._kwargs, (), d._nested))
+                if missing:
+                    missing.reverse()
+                    stack.extend(missing)
+                    continue
+                deps = tuple([position[d._key] for d in deps])
             stack.pop()
             position[key] = len(records)
-            append((key, node._func, node._args, node._kwargs, tuple([position[d._key] for d in deps]), node._nested))
+            append((key, node._func, node._args, node._kwargs, deps, node._nested))
         out_pos.append(position[root._key])
     return records, out_pos
+
+
+def _pack(records, out_pos):
+    """The form in which a compute's records cross ranks: a column per field, the keys
+    joined into one string. Pickles in half the time of a list of 6-tuples (10^5 tuples
+    and key strings each cost a memo entry); _unpack makes the records again."""
+    keys = [r[0] for r in records]
+    try:
+        joined = "\0".join(keys)
+        if joined.count("\0") == len(keys) - 1:  # no key holds the separator itself
+            keys = joined
+    except TypeError:
+        pass  # a key that is not a string: sent as it is
+    return ((keys, [r[1] for r in records], [r[2] for r in records], [r[3] for r in records],
+             [r[4] for r in records], [r[5] for r in records]), out_pos)
+
+
+def _unpack(packed):
+    """(records, out_pos) from what _pack made."""
+    (keys, funcs, args, kwargs, deps, nested), out_pos = packed
+    if type(keys) is str:
+        keys = keys.split("\0") if keys or funcs else []
+    return list(zip(keys, funcs, args, kwargs, deps, nested)), out_pos
 
 
 def _find(obj, found):
