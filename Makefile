@@ -58,6 +58,7 @@ bench: deps-bench build
 	$(PYTHON) bench/bench_job_frames.py --build $(BUILD)
 	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
 	$(PYTHON) bench/run_collective.py --build $(BUILD)
+	$(PYTHON) bench/run_job_arrays.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -104,6 +104,17 @@ int main(int argc, char** argv) {
       const double t = rt.wtime() - t0;
       if (rt.rank() == 0) std::printf("svdprod seconds %.4f\n", t);
     }
+  } else if (mode == "sum") {
+    // Many small chunks: what each chunk costs beyond its arithmetic.
+    const long n = arg(2, 4000), chunk = arg(3, 20), reps = arg(4, 3);
+    for (long rep = 0; rep < reps; ++rep) {
+      rt.barrier();
+      const double t0 = rt.wtime();
+      rask::Array x = rask::random::random({n, n}, {chunk, chunk}, 5);
+      (x + 1).sum().compute();
+      const double t = rt.wtime() - t0;
+      if (rt.rank() == 0) std::printf("sum seconds %.4f\n", t);
+    }
   } else if (mode == "persist") {
     const long n = arg(2, 20000), chunk = arg(3, 1000), reps = arg(4, 3);
     rask::Array x = rask::random::random({n, n}, {chunk, chunk}, 3).persist();

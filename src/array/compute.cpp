@@ -262,7 +262,7 @@ Array Array::deserialize(const Bytes& bytes) {
   for (std::uint64_t k = 0; k < count; ++k) {
     auto n = std::make_shared<ArrayNode>();
     const auto op = r.read<std::uint8_t>();
-    if (op > static_cast<std::uint8_t>(detail::Op::linalg)) throw SerializeError("array expression: unknown operation");
+    if (op > static_cast<std::uint8_t>(detail::Op::literal)) throw SerializeError("array expression: unknown operation");
     n->op = static_cast<detail::Op>(op);
     n->sub = r.read<std::uint8_t>();
     const auto dtype = r.read<std::uint8_t>();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -81,6 +82,8 @@ TaskId Lowering::chunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) 
     case Op::linalg:
       if (n->ints[0] == 1) return lower_scalapack_chunk(*this, n, bi, bj);
       return lower_linalg_chunk(*this, n, bi, bj);
+    case Op::literal:
+      return literal(n, bi, bj);
   }
   throw Error("internal: unknown array operation");
 }
@@ -887,6 +890,23 @@ TaskId Lowering::dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
 }
 
 // ---------------------------------------------------------------------------------------
+// A chunk of values the expression carries: each task holds only its own chunk's copy.
+TaskId Lowering::literal(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
+  const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
+  const std::int64_t row0 = offsets(n->row_chunks)[bi], col0 = offsets(n->col_chunks)[bj];
+  const auto* all = reinterpret_cast<const char*>(n->text[0].data());
+  if (static_cast<std::int64_t>(n->text[0].size()) != n->rows * n->cols * 8)
+    throw Error("internal: literal array holds " + std::to_string(n->text[0].size()) + " bytes for shape " +
+                shape_str(*n));
+  Block block{rows, cols, std::vector<double>(static_cast<std::size_t>(rows * cols))};
+  for (std::int64_t r = 0; r < rows; ++r)
+    std::memcpy(block.data.data() + r * cols, all + ((row0 + r) * n->cols + col0) * 8,
+                static_cast<std::size_t>(cols) * 8);
+  return add(
+      "array", chunk_token(*n, bi, bj), {}, [block = std::move(block)](const Inputs&) { return block; },
+      owner(*n, bi, bj), 1e-9 * static_cast<double>(rows * cols), 8.0 * static_cast<double>(rows * cols));
+}
+
 // Random chunks: the numbers come from RandomFill (src/random), keyed by global element
 // index, so they do not depend on the chunking, the ranks or the threads.
 TaskId Lowering::random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {

@@ -68,6 +68,7 @@ class Lowering {
   TaskId rechunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId slice(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId persisted(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+  TaskId literal(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
 
   Graph& graph_;
   int nranks_;

@@ -38,6 +38,7 @@ enum class Op : std::uint8_t {
   slice,   // ints = (row start, row step, col start, col step), internal axes
   linalg,  // sub = LinalgPart; args[0] = the factored array; ints[0] = 1: by ScaLAPACK
            // (computed before the graph, see Prepared), else by TSQR
+  literal,  // text[0] = the values as float64, row-major: a NumPy array a job script gave
 };
 
 enum class RandomKind : std::uint8_t { uniform, normal, randint };

@@ -38,6 +38,7 @@ const CollectiveCall& collective_call(std::string_view name) {
 void register_kinds() {
   register_frame_kinds();
   // One line per collection kind: its registering function, defined beside its bindings.
+  register_array_kinds();
 }
 
 }  // namespace rask::job

@@ -51,4 +51,8 @@ void register_frame_kinds();
 /// Registers every kind and call the job runner knows. Called once per rank at start.
 void register_kinds();
 
+/// dask.array: the expression kind "array" and the calls "array.to_hdf5", "array.persist",
+/// "array.visualize" (src/job/array_binding.cpp). Local.
+void register_array_kinds();
+
 }  // namespace rask::job
