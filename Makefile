@@ -37,6 +37,8 @@ $(DATA)/aig:
 	@$(BUILD)/inputs/rask-gen-minute --out $(DATA) --symbols aig,ibm --start 2010-01-04 --days 20 --seed 7
 
 demo: build $(DATA)/aig
+	@echo "== the workshop notebook, every cell, as one job: $(NP) ranks -> results/workshop.h5"
+	@$(MPIRUN) -n $(NP) $(BUILD)/rask run jobs/workshop.py --data $(DATA) --out results/workshop.h5
 	@echo "== 2.1 cartesian product, $(NP) ranks"
 	@$(MPIRUN) -n $(NP) $(BUILD)/jobs/delayed_cartesian
 	@echo "== 2.2 inc/inc/add, $(NP) ranks"
@@ -59,6 +61,7 @@ bench: deps-bench build
 	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
 	$(PYTHON) bench/run_collective.py --build $(BUILD)
 	$(PYTHON) bench/run_job_arrays.py --build $(BUILD)
+	$(PYTHON) bench/bench_workshop.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
