@@ -159,6 +159,22 @@ try:
     checks.check("... each array task ran its own value and got z = 5",
                  sorted(t.splitlines()[0] for t in texts) == ["sweep value 0", "sweep value 0.01", "sweep value 0.02"]
                  and all("z = 5" in t and "rask: done: 2 ranks" in t for t in texts), "\n".join(texts))
+
+    # The notebook job's own batch script, which runs jobs/workshop.py from the submit
+    # directory: a copy there (learned costs land beside it, not in the repo).
+    os.makedirs(os.path.join(work, "jobs"))
+    shutil.copy(os.path.join(source, "jobs", "workshop.py"), os.path.join(work, "jobs"))
+    subprocess.run([os.path.join(build, "inputs", "rask-gen-minute"), "--out", os.path.join(work, "minute"),
+                    "--symbols", "aig", "--start", "2010-01-04", "--days", "5", "--seed", "5"], check=True,
+                   capture_output=True)
+    r = sbatch(["--output", os.path.join(work, "workshop-%j.out"), os.path.join(source, "jobs", "slurm_workshop.sbatch"),
+                "--data", "minute", "--out", "results/workshop.h5", "--rows", "5000", "--product", "300",
+                "--scale", "0.001"])
+    outputs = [f for f in os.listdir(work) if f.startswith("workshop-")]
+    text = open(os.path.join(work, outputs[0])).read() if outputs else ""
+    checks.check("sbatch jobs/slurm_workshop.sbatch: exit 0 on 2 ranks, results/workshop.h5 written",
+                 r.returncode == 0 and "rask: done: 2 ranks" in text and
+                 os.path.exists(os.path.join(work, "results", "workshop.h5")), r.stderr + text + log_tail())
 finally:
     stop()
     shutil.rmtree(tmp, ignore_errors=True)
