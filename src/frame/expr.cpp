@@ -342,24 +342,23 @@ GroupBy DataFrame::groupby(std::initializer_list<std::string> columns) const {
   return groupby(std::vector<std::string>(columns));
 }
 
-namespace {
-// The expression behind a frame or a series as bytes, and back: one format for both.
+namespace detail {
 Bytes expr_bytes(const FramePtr& node) {
   Bytes bytes;
   Writer w(bytes);
-  detail::write_expr(w, node);
+  write_expr(w, node);
   return bytes;
 }
 FramePtr expr_from_bytes(const Bytes& bytes) {
   Reader r(bytes.data(), bytes.size());
-  return detail::read_expr(r);
+  return read_expr(r);
 }
-}  // namespace
+}  // namespace detail
 
-Bytes DataFrame::serialize() const { return expr_bytes(node_); }
+Bytes DataFrame::serialize() const { return detail::expr_bytes(node_); }
 
 DataFrame DataFrame::deserialize(const Bytes& bytes) {
-  auto node = expr_from_bytes(bytes);
+  auto node = detail::expr_from_bytes(bytes);
   if (node->level != Level::frame)
     throw SerializeError("the bytes hold a series, not a frame (use Series::deserialize)");
   return DataFrame(std::move(node));
@@ -368,10 +367,10 @@ DataFrame DataFrame::deserialize(const Bytes& bytes) {
 DatetimeAccessor Series::dt() const { return DatetimeAccessor(node_); }
 const std::string& Series::name() const { return node_->series_name; }
 
-Bytes Series::serialize() const { return expr_bytes(node_); }
+Bytes Series::serialize() const { return detail::expr_bytes(node_); }
 
 Series Series::deserialize(const Bytes& bytes) {
-  auto node = expr_from_bytes(bytes);
+  auto node = detail::expr_from_bytes(bytes);
   if (node->level != Level::row && node->level != Level::agg)
     throw SerializeError("the bytes hold a frame, not a series (use DataFrame::deserialize)");
   return Series(std::move(node));

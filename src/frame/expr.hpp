@@ -43,5 +43,9 @@ const FrameNode& source_of(const FrameNode& node);
 /// The expression DAG as bytes (each shared node once) and back.
 void write_expr(Writer& w, const FramePtr& root);
 FramePtr read_expr(Reader& r);
+/// The expression behind a frame or a series as bytes, and back: one format for both
+/// (DataFrame/Series::serialize, and the job scripts' payloads).
+Bytes expr_bytes(const FramePtr& node);
+FramePtr expr_from_bytes(const Bytes& bytes);
 
 }  // namespace rask::detail

@@ -184,18 +184,6 @@ struct rask::Serializer<rask::job::FramePayload> {
 namespace rask::job {
 namespace {
 
-Bytes expr_bytes(const FramePtr& node) {
-  Bytes bytes;
-  Writer w(bytes);
-  detail::write_expr(w, node);
-  return bytes;
-}
-
-FramePtr expr_from(const Bytes& bytes) {
-  Reader r(bytes.data(), bytes.size());
-  return detail::read_expr(r);
-}
-
 // rask::Error raised while the script builds an expression: Python sees the message
 // alone (a KeyError for a missing column, as Dask raises), never a C++ type name.
 void translate(std::exception_ptr p) {
@@ -215,7 +203,7 @@ void translate(std::exception_ptr p) {
 TaskId lower_frame(Graph& graph, std::string_view key, std::string_view payload, const std::vector<TaskId>&) {
   Reader r(reinterpret_cast<const std::byte*>(payload.data()), payload.size());
   FramePayload p = r.read<FramePayload>();
-  FramePtr root = expr_from(p.expr);
+  FramePtr root = detail::expr_from_bytes(p.expr);
   const TaskId table = detail::lower_table(graph, root, Runtime::current().size(), p.max_blocks, nullptr, true);
   auto body = std::make_shared<const TaskBody>([root, spec = std::move(p.spec)](const Inputs& in) {
     const Table& t = in.get<Table>(0);
@@ -244,7 +232,7 @@ TaskId lower_frame_map(Graph& graph, std::string_view key, std::string_view payl
   Reader r(reinterpret_cast<const std::byte*>(payload.data()), payload.size());
   FramePayload p = r.read<FramePayload>();
   auto function = std::make_shared<const std::string>(r.read<std::string>());
-  FramePtr root = expr_from(p.expr);
+  FramePtr root = detail::expr_from_bytes(p.expr);
   std::vector<TaskId> partitions;
   detail::lower_table(graph, root, Runtime::current().size(), SIZE_MAX, nullptr, true, &partitions);
   auto spec = std::make_shared<const std::string>(std::move(p.spec));
@@ -295,7 +283,7 @@ TaskId lower_frame_map(Graph& graph, std::string_view key, std::string_view payl
 // collective.
 std::string write_frame(std::string_view payload, bool hdf) {
   Reader r(reinterpret_cast<const std::byte*>(payload.data()), payload.size());
-  const FramePtr root = expr_from(r.read<Bytes>());
+  const FramePtr root = detail::expr_from_bytes(r.read<Bytes>());
   const auto path = r.read<std::string>();
   const auto key = r.read<std::string>();
   if (root->level == Level::frame) {
@@ -381,7 +369,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_frame, m) {
       [](const Expr& e, const std::string& spec, std::uint64_t max_blocks) {
         Bytes bytes;
         Writer w(bytes);
-        w.write(FramePayload{spec, max_blocks, expr_bytes(e.node)});
+        w.write(FramePayload{spec, max_blocks, detail::expr_bytes(e.node)});
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       },
       "Local: an expression record's payload (what the job's lowering reads)");
@@ -390,7 +378,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_frame, m) {
       [](const Expr& e, const std::string& spec, const py::bytes& function) {
         Bytes bytes;
         Writer w(bytes);
-        w.write(FramePayload{spec, SIZE_MAX, expr_bytes(e.node)});
+        w.write(FramePayload{spec, SIZE_MAX, detail::expr_bytes(e.node)});
         w.write(function.cast<std::string>());
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       },
@@ -400,7 +388,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_frame, m) {
       [](const Expr& e, const std::string& path, const std::string& key) {
         Bytes bytes;
         Writer w(bytes);
-        w.write(expr_bytes(e.node));
+        w.write(detail::expr_bytes(e.node));
         w.write(path);
         w.write(key);
         return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
