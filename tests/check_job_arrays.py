@@ -233,7 +233,7 @@ checks.check("--dry-run of a ScaLAPACK SVD at 2 ranks: plans, prints zeros' shap
 
 # Every message for refused input, in one script (keys of tasks normalized to KEY, the
 # common tail of NotImplementedError messages to <unsupported>).
-UNSUPPORTED = " is not supported by rask; see the table 'Job scripts: what is supported' in rask's README.md"
+UNSUPPORTED = " is not supported by rask; see the table 'What is supported' in rask's README.md"
 expected_errors = [
     '3-d | NotImplementedError: dask arrays of 3 dimensions (rask arrays have 0, 1 or 2) <unsupported>',
     'dtype | NotImplementedError: dask arrays of dtype <U1 (rask arrays hold float64, int64 and bool)'
@@ -304,7 +304,7 @@ bad = {
                             "e = da.einsum('ii', a)\n"
                             "da.to_hdf5('out.h5', '/e', e)\n",
                             ["line 3", "NotImplementedError: dask.array.einsum is not supported by rask; see the "
-                             "table 'Job scripts: what is supported' in rask's README.md"]),
+                             "table 'What is supported' in rask's README.md"]),
     "integer indexing": ("import dask.array as da\n"
                          "a = da.ones((10, 10), chunks=(5, 5))\n"
                          "row = a[3]\n"

@@ -62,7 +62,7 @@ for name, dask_name in (("unsupported_name.py", "dask.bag"), ("unsupported_modul
     r = checks.run(rask, ["run", script(name)], ranks=2)
     expect(f"{name} at 2 ranks", r, [
         rf"^NotImplementedError: {re.escape(dask_name)} is not supported by rask; see the table "
-        r"'Job scripts: what is supported' in rask's README.md$"], 1)
+        r"'What is supported' in rask's README.md$"], 1)
 
 for ranks in (2, 4):
     r = checks.run(rask, ["run", script("unpicklable_argument.py")], ranks=ranks)

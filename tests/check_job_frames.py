@@ -252,7 +252,7 @@ for code, named in (("df.pivot_table()", "DataFrame.pivot_table"),
     r = checks.run(rask, ["run", "--no-learn", path], ranks=2, timeout=60)
     checks.check(f"{code}: NotImplementedError naming {named}",
                  r.returncode != 0 and f"NotImplementedError: {named} is not supported by rask; see the table "
-                 "'Job scripts: what is supported' in rask's README.md" in r.stderr, r.stderr)
+                 "'What is supported' in rask's README.md" in r.stderr, r.stderr)
 
 # ---- errors the script can catch, at the line that builds the expression ----
 catcher = os.path.join(tmp.name, "catcher.py")
@@ -291,12 +291,12 @@ expected = [
     "(AttributeError: 'DataFrame' object has no attribute 'nosuch'); pass meta= (an empty pandas object like the "
     "result)",
     "delayed argument NotImplementedError map_partitions with a dask collection or delayed argument is not "
-    "supported by rask; see the table 'Job scripts: what is supported' in rask's README.md",
+    "supported by rask; see the table 'What is supported' in rask's README.md",
     "scalar operand NotImplementedError arithmetic of a Series with a dd.Scalar (compute the scalar first, e.g. "
-    "s - s.mean().compute()) is not supported by rask; see the table 'Job scripts: what is supported' in rask's "
+    "s - s.mean().compute()) is not supported by rask; see the table 'What is supported' in rask's "
     "README.md",
     "scalar arithmetic NotImplementedError dd.Scalar.__mul__ (compute the scalar first: .compute()) is not "
-    "supported by rask; see the table 'Job scripts: what is supported' in rask's README.md",
+    "supported by rask; see the table 'What is supported' in rask's README.md",
 ]
 got = r.stdout.splitlines()
 for line in expected:

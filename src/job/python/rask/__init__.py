@@ -17,7 +17,7 @@ import _rask
 __all__ = ["Delayed", "delayed", "compute", "persist", "visualize", "TaskError", "unsupported", "expression",
            "collective"]
 
-README_TABLE = "see the table 'Job scripts: what is supported' in rask's README.md"
+README_TABLE = "see the table 'What is supported' in rask's README.md"
 
 
 class TaskError(RuntimeError):

@@ -1,5 +1,5 @@
 """dask.array under `rask run`: Dask's names on rask::Array (0-d to 2-d chunked arrays
-of float64, int64 or bool). See README's table 'Job scripts: what is supported'."""
+of float64, int64 or bool). See README's table 'What is supported'."""
 from . import linalg, random  # noqa: F401
 from .core import (Array, arange, asarray, from_array, from_delayed, full,  # noqa: F401
                    normalize_chunks, ones, to_hdf5, zeros)
