@@ -31,7 +31,7 @@ def unsupported(name):
 
 
 class _In(int):
-    """Placeholder in a task's argument template: its value is the task's i-th input."""
+    """A slot in a task's argument template: its value is the task's i-th input."""
     __slots__ = ()
 
     def __repr__(self):
@@ -60,7 +60,7 @@ def funcname(func):
 
 
 class _Template:
-    """Turns arguments into a template: Delayed values become _In placeholders."""
+    """Turns arguments into a template: Delayed values become _In slots."""
     __slots__ = ("deps", "index", "nested")
 
     def __init__(self):
@@ -77,20 +77,12 @@ class _Template:
         return _IN[pos] if pos < 256 else _In(pos)
 
     def top(self, arg):
-        if isinstance(arg, Delayed):
-            return self.ref(arg)
-        if isinstance(arg, DelayedLeaf):
-            return arg._callable
-        if isinstance(arg, _Future):
-            return self.ref(arg._dep())
-        if hasattr(type(arg), "__rask_delayed__"):  # an array or frame: its computed value
-            return self.ref(arg.__rask_delayed__())
-        if type(arg) in _COLLECTIONS:
-            out = self.inner(arg)
-            if out is not arg:
-                self.nested = True
-            return out
-        return arg
+        # A top-level argument: a collection holding delayed values makes the template
+        # nested (filled by _fill at run time); a Delayed itself is a plain input.
+        out = self.inner(arg)
+        if out is not arg and type(arg) in _COLLECTIONS:
+            self.nested = True
+        return out
 
     def inner(self, arg):
         # Returns `arg` itself when nothing in it is delayed.

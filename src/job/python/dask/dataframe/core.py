@@ -127,6 +127,13 @@ def _repr_column(name, dtype, index):
     return pd.Series([str(dtype)] + ["..."] * (len(index) - 1), index=index, name=name)
 
 
+def _series_repr(name, dtype, npartitions, dask_name, layers):
+    data = _repr_column(name, dtype, _repr_index(npartitions)).to_string(max_rows=5)
+    footer = f"Name: {name}, dtype: {dtype}" if name is not None else f"dtype: {dtype}"
+    return (f"Dask Series Structure:\n{data}\n{footer}\n"
+            f"Dask Name: {dask_name}, {_plural(len(layers), 'graph layer')}")
+
+
 class _Base:
     """What frames, series and grouped results share: layers (for the reprs), compute."""
     _layers = frozenset()
@@ -362,10 +369,7 @@ class _Mapped(_Base):
             return (f"Dask DataFrame Structure:\n{data}\n"
                     f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
         meta = self._meta if isinstance(self._meta, pd.Series) else pd.Series(self._meta)
-        data = _repr_column(meta.name, meta.dtype, index).to_string(max_rows=5)
-        footer = f"Name: {meta.name}, dtype: {meta.dtype}" if meta.name is not None else f"dtype: {meta.dtype}"
-        return (f"Dask Series Structure:\n{data}\n{footer}\n"
-                f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+        return _series_repr(meta.name, meta.dtype, self.npartitions, self._dask_name, self._layers)
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -445,11 +449,7 @@ class Series(_Base):
         return _DatetimeAccessor(self)
 
     def __repr__(self):
-        index = _repr_index(self.npartitions)
-        data = _repr_column(self.name, self.dtype, index).to_string(max_rows=5)
-        footer = f"Name: {self.name}, dtype: {self.dtype}" if self.name is not None else f"dtype: {self.dtype}"
-        return (f"Dask Series Structure:\n{data}\n{footer}\n"
-                f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
+        return _series_repr(self.name, self.dtype, self.npartitions, self._dask_name, self._layers)
 
     def __getattr__(self, name):
         if name.startswith("_"):
