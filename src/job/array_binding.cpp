@@ -252,10 +252,6 @@ void register_array_kinds() {
     return {};
   });
 
-  // Collective: nothing; under --dry-run the script's rank 0 gets None instead of its
-  // answer, which is how dask.array learns it must not ask for ScaLAPACK.
-  register_collective("array.probe", [](std::string_view) -> std::string { return "1"; });
-
   // Collective: every rank drops its chunks of the persisted arrays whose ids the
   // payload lists (rank 0's script no longer refers to them).
   register_collective("array.release", [](std::string_view payload) -> std::string {

@@ -998,6 +998,7 @@ PYBIND11_EMBEDDED_MODULE(_rask, m) {
   m.def("rank", [] { return g_job ? g_job->rank : 0; });
   m.def("threads", [] { return g_job ? g_job->runtime.threads() : 1; });
   m.def("in_task", [] { return t_in_task; });
+  m.def("dry_run", [] { return g_job && g_job->options.dry_run; }, "Local: whether computes are planned, not run");
 }
 
 }  // namespace job

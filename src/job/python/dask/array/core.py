@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+import _rask
 import _rask_array
 import rask as _rask_py
 
@@ -22,15 +23,9 @@ __all__ = ["Array", "from_array", "from_delayed", "ones", "zeros", "full", "aran
 AUTO_BYTES = 128 * 2**20
 
 
-_dry = []
-
-
 def _dry_run():
-    """Whether `rask run --dry-run` plans without running: collective calls answer None
-    then. Asked once, and only when a compute gave None."""
-    if not _dry:
-        _dry.append(_rask_py.collective("array.probe") is None)
-    return _dry[0]
+    """Whether `rask run --dry-run` plans computes without running them."""
+    return _rask.dry_run()
 
 
 # The Delayed values behind da.from_delayed arrays, by key (the expression names them).
