@@ -3,7 +3,7 @@
 # Usage: .ci/deps.sh build|test|bench
 set -euo pipefail
 build=(cmake make g++ libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev
-       libscalapack-openmpi-dev libopenblas-dev libgtest-dev libfast-float-dev)
+       libscalapack-openmpi-dev libopenblas-dev libgtest-dev libfast-float-dev librandom123-dev)
 # The rask program embeds Debian's CPython; job graphs travel pickled with cloudpickle.
 build+=(pybind11-dev libpython3.11-dev python3-cloudpickle)
 # Independent checks in the tests use NumPy/pandas/h5py from Debian's Python.
