@@ -1,6 +1,6 @@
 // Lowering array expressions to chunk tasks, and the kernels those tasks run: fused
 // elementwise programs streamed in row tiles, reduction partials and their fixed-order
-// combination, blocked GEMM, rechunk and slice copies.
+// combination, rechunk and slice copies. Matrix products are in dot.cpp.
 #include "array/lower.hpp"
 
 #include <cblas.h>
@@ -131,6 +131,8 @@ class Compiler {
   // Compiles `m` as seen from output chunk (bi, bj) of an output of `out_rows` rows;
   // returns its register.
   int compile(const ArrayNodePtr& m, std::int64_t bi, std::int64_t bj, Program& p, bool root) {
+    // A product lowered as an elementwise sum of cheaper parts joins the program.
+    if (auto r = lowering_.rewritten(m)) return compile(r, bi, bj, p, root);
     const std::int64_t mi = m->rows == 1 ? 0 : bi, mj = m->cols == 1 ? 0 : bj;
     Instr ins{};
     switch (m->op) {
@@ -223,7 +225,7 @@ Program compile_chunk(Lowering& lowering, const ArrayNodePtr& m, std::int64_t bi
   p.rows = m->row_chunks[bi];
   p.cols = m->col_chunks[bj];
   Compiler c(lowering, deps, owner);
-  if (fusable(m->op)) {
+  if (fusable(m->op) || lowering.rewritten(m)) {
     c.compile(m, bi, bj, p, true);
   } else {
     c.leaf(m, bi, bj, p);
@@ -838,55 +840,6 @@ TaskId Lowering::reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj)
     level = std::move(next);
     ++depth;
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Matrix products: chunk (i, j) of the result is the sum over k of A(i, k) B(k, j), made
-// where the result chunk lives (owner computes), the k terms added in index order.
-TaskId Lowering::dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
-  const ArrayNodePtr& a = n->args[0];
-  const ArrayNodePtr& b = n->args[1];
-  std::int64_t gi = bi, gj = bj;
-  if (a->ndim == 2 && b->ndim == 1) gi = bj, gj = 0;
-  const std::int64_t m = a->ndim == 2 ? a->row_chunks[gi] : 1;
-  const std::int64_t nn = b->ndim == 2 ? b->col_chunks[gj] : 1;
-  const bool trans_a = a->op == Op::transpose, trans_b = b->op == Op::transpose;
-  struct Term {
-    int a_input, b_input;
-    std::int64_t k;
-  };
-  std::vector<TaskId> deps;
-  auto input = [&](TaskId id) {
-    for (std::size_t k = 0; k < deps.size(); ++k)
-      if (deps[k] == id) return static_cast<int>(k);
-    deps.push_back(id);
-    return static_cast<int>(deps.size()) - 1;
-  };
-  std::vector<Term> terms;
-  for (std::int64_t k = 0; k < a->col_blocks(); ++k) {
-    TaskId ta = a->ndim == 1 ? chunk(a, 0, k) : trans_a ? chunk(a->args[0], k, gi) : chunk(a, gi, k);
-    TaskId tb = b->ndim == 1 ? chunk(b, 0, k) : trans_b ? chunk(b->args[0], gj, k) : chunk(b, k, gj);
-    terms.push_back({input(ta), input(tb), a->col_chunks[k]});
-  }
-  const std::int64_t out_rows = n->row_chunks[bi], out_cols = n->col_chunks[bj];
-  const double flops = 2.0 * m * nn * static_cast<double>(a->cols);
-  return add(
-      "dot", chunk_token(*n, bi, bj), std::move(deps),
-      [terms, m, nn, trans_a, trans_b, out_rows, out_cols](const Inputs& in) {
-        Block out{out_rows, out_cols, std::vector<double>(m * nn, 0.0)};
-        for (const Term& t : terms) {
-          const Block& ab = in.get<Block>(t.a_input);
-          const Block& bb = in.get<Block>(t.b_input);
-          if (t.k == 0 || m == 0 || nn == 0) continue;
-          const int lda = static_cast<int>(trans_a ? m : t.k);
-          const int ldb = static_cast<int>(trans_b ? t.k : nn);
-          cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                      static_cast<int>(m), static_cast<int>(nn), static_cast<int>(t.k), 1.0, ab.data.data(), lda,
-                      bb.data.data(), ldb, 1.0, out.data.data(), static_cast<int>(nn));
-        }
-        return out;
-      },
-      owner(*n, bi, bj), flops / 2e10, 8.0 * m * nn);
 }
 
 // ---------------------------------------------------------------------------------------

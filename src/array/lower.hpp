@@ -55,6 +55,10 @@ class Lowering {
                            TaskOptions{.name = name, .cost = cost, .bytes = bytes, .owner = owner});
   }
 
+  /// What lowering computes in place of the product `n` (an equal array that costs less:
+  /// see dot.cpp), or null when `n` is lowered as it is.
+  ArrayNodePtr rewritten(const ArrayNodePtr& n);
+
   int owner(const ArrayNode& n, std::int64_t bi, std::int64_t bj) const { return chunk_owner(n, bi, bj, nranks_); }
   int nranks() const noexcept { return nranks_; }
   Graph& graph() noexcept { return graph_; }
@@ -64,6 +68,9 @@ class Lowering {
   TaskId reduce(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   std::optional<TaskId> linear_sum(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+  TaskId product(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj, int at);
+  TaskId gram(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+  int gram_rank(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId rechunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId slice(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
@@ -73,6 +80,8 @@ class Lowering {
   Graph& graph_;
   int nranks_;
   std::shared_ptr<const Prepared> prepared_;
+  std::unordered_map<Token, ArrayNodePtr> rewrites_;      // by product token; null: none
+  std::unordered_map<Token, std::vector<int>> gram_ranks_;  // by product token: rank per chunk
 };
 
 /// Token of chunk (bi, bj) of a node in a given role.
