@@ -4,8 +4,8 @@
 //
 // A Gram product, a.dot(a.T) or a.T.dot(a), is symmetric: only the chunks on and above
 // the diagonal are multiplied (DSYRK on the diagonal), each chunk below is the transpose
-// of its mirror, which halves the flops. The chunks above the diagonal are spread
-// between the two ranks each pair lives on, so the halved work stays balanced.
+// of its mirror, which halves the flops. Which of a mirrored pair is multiplied is chosen
+// so that the halved work stays balanced between the two ranks the pair lives on.
 //
 // a.dot(b + c), with c a 0-d constant, is a.dot(b) + c * (row sums of a) by linearity;
 // lowering rewrites it so when a.dot(b) is then a Gram product (the workshop's
@@ -136,29 +136,32 @@ TaskId Lowering::product(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj
 // ---------------------------------------------------------------------------------------
 // Gram products.
 
-int Lowering::gram_rank(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
-  auto it = gram_ranks_.find(n->token);
-  if (it == gram_ranks_.end()) {
-    // Chunk (i, j), i <= j, goes to whichever of the ranks holding (i, j) and (j, i) has
+bool Lowering::gram_multiplies(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
+  if (bi == bj) return true;
+  auto it = gram_multiplied_.find(n->token);
+  if (it == gram_multiplied_.end()) {
+    // Of each mirrored pair (i, j), (j, i), one is multiplied and the other transposed,
+    // each where it lives, so a chunk is always made on its owner (collectives and
+    // writes read chunks there). The multiplied one is on whichever of the two ranks has
     // less work so far, in index order: the same table on every rank.
     const std::int64_t blocks = n->row_blocks();
-    std::vector<int> ranks(static_cast<std::size_t>(blocks * blocks), -1);
+    std::vector<std::uint8_t> multiplied(static_cast<std::size_t>(blocks * blocks), 0);
     std::vector<double> work(static_cast<std::size_t>(nranks_), 0.0);
     for (std::int64_t i = 0; i < blocks; ++i)
       for (std::int64_t j = i; j < blocks; ++j) {
         const int here = owner(*n, i, j), mirror = owner(*n, j, i);
-        const int r = work[mirror] < work[here] ? mirror : here;
-        work[r] += static_cast<double>(n->row_chunks[i] * n->col_chunks[j]) * (i == j ? 0.5 : 1.0);
-        ranks[i * blocks + j] = r;
+        const bool upper = i == j || work[mirror] >= work[here];
+        work[upper ? here : mirror] += static_cast<double>(n->row_chunks[i] * n->col_chunks[j]) * (i == j ? 0.5 : 1.0);
+        multiplied[upper ? i * blocks + j : j * blocks + i] = 1;
       }
-    it = gram_ranks_.emplace(n->token, std::move(ranks)).first;
+    it = gram_multiplied_.emplace(n->token, std::move(multiplied)).first;
   }
-  return it->second[bi * n->row_blocks() + bj];
+  return it->second[bi * n->row_blocks() + bj] != 0;
 }
 
 TaskId Lowering::gram(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
-  if (bi > bj) {
-    // Below the diagonal: the transpose of the mirror chunk, where this chunk lives.
+  if (!gram_multiplies(n, bi, bj)) {
+    // The transpose of the mirror chunk, made where this chunk lives.
     const TaskId mirror = chunk(n, bj, bi);
     const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
     return add(
@@ -176,8 +179,8 @@ TaskId Lowering::gram(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
         },
         owner(*n, bi, bj), static_cast<double>(rows * cols) * 1e-9, 8.0 * rows * cols);
   }
-  const int at = gram_rank(n, bi, bj);
-  if (bi < bj) return product(n, bi, bj, at);
+  const int at = owner(*n, bi, bj);
+  if (bi != bj) return product(n, bi, bj, at);
   // The diagonal: C = F F^T (a . a^T, F = a's row of chunks) or F^T F (a^T . a, F = a's
   // column of chunks), upper triangle by DSYRK, then mirrored.
   const ArrayNodePtr& a = n->args[0];

@@ -70,7 +70,7 @@ class Lowering {
   TaskId dot(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId product(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj, int at);
   TaskId gram(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
-  int gram_rank(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+  bool gram_multiplies(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId rechunk(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
   TaskId slice(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
@@ -81,7 +81,7 @@ class Lowering {
   int nranks_;
   std::shared_ptr<const Prepared> prepared_;
   std::unordered_map<Token, ArrayNodePtr> rewrites_;      // by product token; null: none
-  std::unordered_map<Token, std::vector<int>> gram_ranks_;  // by product token: rank per chunk
+  std::unordered_map<Token, std::vector<std::uint8_t>> gram_multiplied_;  // by product token, per chunk
 };
 
 /// Token of chunk (bi, bj) of a node in a given role.
