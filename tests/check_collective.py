@@ -30,6 +30,12 @@ for ranks in (1, 2, 4):
             r = checks.run(program, ["inside"], ranks=ranks, threads=threads, timeout=60)
             expect_one_error(f"rank 1 fails inside a collective, {ranks} ranks x {threads} threads", r,
                              r"^rask: error: task 'total' failed on rank 1: rank 1 gave up inside the collective$")
+            # The others are blocked inside a library's MPI call: rank 1 aborts the job.
+            r = checks.run(program, ["library"], ranks=ranks, threads=threads, timeout=60)
+            expect_one_error(f"rank 1 fails inside a collective library call, {ranks} ranks x {threads} threads", r,
+                             r"^rask: error: task 'total' failed on rank 1: rank 1 gave up inside the collective "
+                             r"\(the other ranks are still inside the collective task's library calls, which cannot "
+                             r"be interrupted: aborting the job\)$")
 
 # A compute predicted to need more memory than a rank has is refused before it runs.
 with tempfile.TemporaryDirectory() as tmp:

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -648,14 +649,32 @@ class Executor {
   }
 
   // Every rank learns whether any rank failed, and all throw the same error if so.
+  // A rank whose part of a collective body failed has told the others, but those inside
+  // a library's own blocking MPI calls (ScaLAPACK, BLACS), rather than collective_wait,
+  // cannot hear it and would wait for this rank for ever. When they have not come out
+  // after a grace period, this rank ends the job itself: its message, then MPI_Abort.
+  void abort_if_others_stuck_in_collective(std::chrono::steady_clock::time_point since) {
+    if (!failed_here_ || !own_failure_ || !own_failure_->in_collective) return;
+    if (std::chrono::steady_clock::now() - since < kCollectiveGrace) return;
+    std::fprintf(stderr,
+                 "rask: error: %s (the other ranks are still inside the collective task's library calls, which "
+                 "cannot be interrupted: aborting the job)\n",
+                 own_failure_->message().c_str());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  static constexpr std::chrono::seconds kCollectiveGrace{10};
+
   void agree_on_failure() {
     if (failed_here_ && !failure_sent_) announce_failure();
     int failed = failed_here_ ? 1 : 0, failed_total = 0;
     MPI_Request request;
     check_mpi(MPI_Iallreduce(&failed, &failed_total, 1, MPI_INT, MPI_SUM, ctx_.comm, &request), "MPI_Iallreduce");
+    const auto since = std::chrono::steady_clock::now();
     for (int complete = 0; !complete;) {
       check_mpi(MPI_Test(&request, &complete, MPI_STATUS_IGNORE), "MPI_Test");
       if (!complete && !progress(true)) idle_wait();
+      if (!complete) abort_if_others_stuck_in_collective(since);
     }
     if (failed_total == 0) return;
     // Every failing rank sent each other rank one report; collect the missing ones.

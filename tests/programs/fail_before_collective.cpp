@@ -2,7 +2,8 @@
 // message, never hang. argv[1] says where rank 1 fails:
 //   before  - an input of the collective task throws on rank 1 (others wait to enter);
 //   inside  - rank 1's part of the collective body throws before its MPI call, while the
-//             others wait in rask::collective_wait.
+//             others wait in rask::collective_wait;
+//   library - the same, while the others wait in a blocking MPI call, as ScaLAPACK's do.
 #include <mpi.h>
 
 #include <cstring>
@@ -29,9 +30,13 @@ int main(int argc, char** argv) {
     long mine = 0;
     for (std::size_t k = 0; k < in.size(); ++k)
       if (in.has(k)) mine += in.get<long>(k);
-    if (where == "inside" && rask::Runtime::current().rank() == 1)
+    if ((where == "inside" || where == "library") && rask::Runtime::current().rank() == 1)
       throw std::runtime_error("rank 1 gave up inside the collective");
     long total = 0;
+    if (where == "library") {
+      MPI_Allreduce(&mine, &total, 1, MPI_LONG, MPI_SUM, rask::collective_comm());
+      return rask::Value(total);
+    }
     MPI_Request request;
     MPI_Iallreduce(&mine, &total, 1, MPI_LONG, MPI_SUM, rask::collective_comm(), &request);
     rask::collective_wait(request);
