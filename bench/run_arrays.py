@@ -91,8 +91,8 @@ def main():
                   f"Dask threads: {peer['seconds']:.2f} s | rask {peer['seconds'] / t:.1f}x faster", flush=True)
 
     if "svdprod" in cases_wanted:
-        print("svd(x.dot(x.T)), x 4000 x 500, chunks of 500 (ScaLAPACK PDGESVD on the 4000 x 4000 product)",
-              flush=True)
+        print("svd(x.dot(x.T)), x 4000 x 500, chunks of 500 (the 4000 x 4000 product is a Gram product: ScaLAPACK's "
+              "symmetric eigensolvers, PDSYEV for s, PDSYEVD with vectors)", flush=True)
         peer = dask("svdprod", "--rows", 4000, "--cols", 500, "--chunk", 500, "--repetitions", 1)
         results["svdprod"] = {"peer": peer}
     for uv in (0, 1) if "svdprod" in cases_wanted else ():
@@ -100,9 +100,11 @@ def main():
             rows = rask(build, ranks, threads, "svdprod", 4000, 500, 500, max(1, args.repetitions - 1), uv)
             t = median(rows, "seconds")
             np_t = peer["numpy_usv" if uv else "numpy_s"]["seconds"]
+            eig_t = peer["numpy_eigh" if uv else "numpy_eigvalsh"]["seconds"]
             results["svdprod"][f"rask {ranks}x{threads} uv={uv}"] = t
             print(f"  {'u, s, v' if uv else 's only '}: rask {ranks} rank(s) x {threads} thread(s) {t:.2f} s "
-                  f"(product included) | NumPy svd of the product alone {np_t:.2f} s | ratio {np_t / t:.2f}",
+                  f"(product included) | NumPy on the product alone: svd {np_t:.2f} s, "
+                  f"{'eigh' if uv else 'eigvalsh'} {eig_t:.2f} s | ratio {np_t / t:.2f}, {eig_t / t:.2f}",
                   flush=True)
     if "svdprod" in cases_wanted:
         print(f"  Dask: {peer['dask']}", flush=True)

@@ -595,6 +595,39 @@ TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
   for (int j = 0; j < 50; ++j) EXPECT_NEAR(s(0, j), reference.singularValues()(j), 1e-12 * s(0, 0));
 }
 
+// The SVD of a Gram product (symmetric positive semi-definite) goes through the
+// symmetric eigensolvers: PDSYEV for s alone, PDSYEVD with vectors. x.dot(x.T) of a
+// 130 x 40 x has rank 40: 90 eigenvalues are rounding-sized, some negative, and u, v
+// must still be orthonormal with A = u s v.
+TEST(Linalg, SvdOfAGramProductThroughTheSymmetricSolvers) {
+  Array x = rask::random::random({130, 40}, {30, 30}, 21);
+  Array y = rask::random::normal(0, 1, {37, 90}, {10, 30}, 22);
+  for (const Array& m : {x.dot(x.T()), y.T().dot(y), x.T().dot(x)}) {
+    SCOPED_TRACE(m.describe());
+    Matrix A = gather(m);
+    const Eigen::Index k = A.rows();
+    auto [u, s, v] = rask::linalg::svd(m);
+    auto usv = rask::compute({u, s, v}, Where::all);
+    Matrix U = usv[0].matrix(), V = usv[2].matrix();
+    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+    ASSERT_EQ(U.cols(), k);
+    ASSERT_EQ(V.rows(), k);
+    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+    EXPECT_LE((U.transpose() * U - Matrix::Identity(k, k)).norm(), 1e-12);
+    EXPECT_LE((V * V.transpose() - Matrix::Identity(k, k)).norm(), 1e-12);
+    Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+    for (Eigen::Index j = 0; j < k; ++j) {
+      EXPECT_NEAR(S(j), reference.singularValues()(j), 1e-12 * S(0)) << j;
+      EXPECT_GE(S(j), 0.0) << j;
+      if (j > 0) {
+        EXPECT_LE(S(j), S(j - 1)) << j;
+      }
+    }
+    Matrix s_only = gather(s);
+    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0)) << j;
+  }
+}
+
 TEST(Linalg, SvdCompressedFindsALowRankMatrix) {
   // A rank-5 matrix: the rank-5 approximation is exact.
   Array left = rask::random::normal(0, 1, {400, 5}, {100, 5}, 1);

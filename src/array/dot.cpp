@@ -75,6 +75,8 @@ ArrayNodePtr rewrite_dot(const ArrayNodePtr& n) {
 
 }  // namespace
 
+bool is_gram_product(const ArrayNode& n) { return n.op == Op::dot && is_gram(*n.args[0], *n.args[1]); }
+
 ArrayNodePtr Lowering::rewritten(const ArrayNodePtr& n) {
   if (n->op != Op::dot) return nullptr;
   if (auto it = rewrites_.find(n->token); it != rewrites_.end()) return it->second;

@@ -84,6 +84,9 @@ class Lowering {
   std::unordered_map<Token, std::vector<std::uint8_t>> gram_multiplied_;  // by product token, per chunk
 };
 
+/// Whether `n` is a.dot(a.T) or a.T.dot(a): symmetric positive semi-definite (dot.cpp).
+bool is_gram_product(const ArrayNode& n);
+
 /// Token of chunk (bi, bj) of a node in a given role.
 Token chunk_token(const ArrayNode& n, std::int64_t bi, std::int64_t bj, std::uint64_t role = 0);
 
