@@ -127,4 +127,16 @@ job.send_signal(signal.SIGTERM)
 out, err = job.communicate(timeout=60)
 checks.check("SIGTERM: exit status 143 (128 + SIGTERM)", job.returncode == 143, f"exit {job.returncode}\n{err}")
 
+# More threads than the cores a rank is bound to: one warning from rank 0, and the job runs.
+warning = ("rask: warning: 2 threads per rank, but rank 0 may only run on 1 core (mpirun binds each rank to a core "
+           "by default): run mpirun with --bind-to none or --map-by slot:PE=2, or srun with --cpus-per-task=2")
+for ranks in (1, 2):
+    r = checks.run(f"{build}/jobs/delayed_inc_add", ranks=ranks, threads=2, mpiexec_args=("--bind-to", "core"))
+    checks.check(f"2 threads bound to one core at {ranks} ranks: one warning, exit 0",
+                 r.returncode == 0 and r.stderr.count(warning) == 1, f"exit {r.returncode}\n{r.stderr}")
+    for threads, binding in ((2, ("--bind-to", "none")), (1, ("--bind-to", "core"))):
+        r = checks.run(f"{build}/jobs/delayed_inc_add", ranks=ranks, threads=threads, mpiexec_args=binding)
+        checks.check(f"{threads} thread(s) with {' '.join(binding)} at {ranks} ranks: no warning",
+                     r.returncode == 0 and "rask: warning" not in r.stderr, f"exit {r.returncode}\n{r.stderr}")
+
 checks.finish()

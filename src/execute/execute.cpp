@@ -222,7 +222,7 @@ class Executor {
         idle_rounds = 0;
         continue;
       }
-      if (++idle_rounds > 64) idle_wait();
+      if (++idle_rounds > 64) idle_wait_beside_collective();
     }
   }
 
@@ -354,6 +354,11 @@ class Executor {
     try {
       if (collective) {
         Running running(&task.key, this, ctx_.coll_comm);
+        struct Inside {
+          std::atomic<int>& count;
+          explicit Inside(std::atomic<int>& c) : count(c) { count.fetch_add(1, std::memory_order_relaxed); }
+          ~Inside() { count.fetch_sub(1, std::memory_order_relaxed); }
+        } inside(collectives_running_);
         values_[t] = (*task.body)(Inputs(values_.data(), task.deps, graph_, t, present_.at(t).data()));
       } else {
         Running running(&task.key, nullptr, MPI_COMM_NULL);
@@ -648,6 +653,17 @@ class Executor {
     sched_yield();
   }
 
+  // An idle worker thread. While a collective body runs on this rank, its library
+  // (PDSYEVD, LAPACK) may use the rank's other cores through OpenBLAS's threads, and a
+  // thread spinning on sched_yield keeps half of such a core: sleep instead. Little is
+  // lost, since most work waits for the collective's value.
+  void idle_wait_beside_collective() const {
+    if (collectives_running_.load(std::memory_order_relaxed) > 0)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    else
+      idle_wait();
+  }
+
   // Every rank learns whether any rank failed, and all throw the same error if so.
   // A rank whose part of a collective body failed has told the others, but those inside
   // a library's own blocking MPI calls (ScaLAPACK, BLACS), rather than collective_wait,
@@ -748,6 +764,7 @@ class Executor {
   std::atomic<std::size_t> next_coll_{0};
   bool coll_stopped_ = false;         // no further entries on this rank (under the MPI lock)
   std::atomic<bool> spoiled_{false};  // some rank failed inside a collective body
+  std::atomic<int> collectives_running_{0};  // collective bodies running on this rank's threads
   bool may_collect_any_thread_ = false;
 
   std::mutex mpi_mutex_;

@@ -8,6 +8,7 @@
 // other threads keep running other chunk tasks; its value on each rank is that rank's
 // pieces of u and v (and s), which small tasks on the same rank cut into chunks. A Gram
 // product's SVD is its eigendecomposition, by the symmetric solvers (symmetric_svd).
+#include <cblas.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -40,6 +41,8 @@ void pdsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const
               const int* lwork, int* iwork, const int* liwork, int* info);
 void pdtran_(const int* m, const int* n, const double* alpha, const double* a, const int* ia, const int* ja,
              const int* desca, const double* beta, double* c, const int* ic, const int* jc, const int* descc);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+             const int* lwork, int* iwork, const int* liwork, int* info);
 void pdgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* ia, const int* ja,
               const int* desca, double* s, double* u, const int* iu, const int* ju, const int* descu, double* vt,
               const int* ivt, const int* jvt, const int* descvt, double* work, const int* lwork, int* info);
@@ -156,6 +159,16 @@ void general_svd(const SvdShape& sh, Local& a, std::vector<double>& s, Local& u,
                 std::to_string(n) + " array" + (info > 0 ? " (did not converge; NaN or Inf in the input?)" : ""));
 }
 
+// OpenBLAS's thread count for a scope, then one again (tasks call BLAS from several
+// threads at once, so outside this it stays at one).
+class BlasThreads {
+ public:
+  explicit BlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
+  ~BlasThreads() { openblas_set_num_threads(1); }
+  BlasThreads(const BlasThreads&) = delete;
+  BlasThreads& operator=(const BlasThreads&) = delete;
+};
+
 // A symmetric positive semi-definite A (a Gram product) has A = Z diag(w) Z^T, so its
 // SVD is u = Z, s = |w|, v = sign(w) Z^T, sorted by |w| (w can be slightly negative from
 // rounding). The symmetric eigensolvers cost less than PDGESVD: PDSYEV's tridiagonal
@@ -167,10 +180,23 @@ void symmetric_svd(const BlacsGrid& grid, Local& a, int n, int block, bool vecto
   const int one = 1, context = grid.context();
   const char uplo = 'U';
   std::vector<double> w(n);
-  Local z = vectors ? local_matrix(grid, n, n, block) : Local{};
+  const bool alone = grid.rows() * grid.cols() == 1;
+  Local z = vectors && !alone ? local_matrix(grid, n, n, block) : Local{};
   int lwork = -1, liwork = -1, info = 0, iquery = 0;
   double query = 0;
-  if (vectors) {
+  if (alone) {
+    // One rank holds the whole matrix: LAPACK's dsyevd on it (ScaLAPACK on a 1 x 1 grid
+    // only adds its overheads). Z overwrites a.
+    const char jobz = vectors ? 'V' : 'N';
+    const int lda = std::max(1, n);
+    dsyevd_(&jobz, &uplo, &n, a.data.data(), &lda, w.data(), &query, &lwork, &iquery, &liwork, &info);
+    lwork = static_cast<int>(query) + 1;
+    liwork = std::max(1, iquery);
+    std::vector<double> work(lwork);
+    std::vector<int> iwork(liwork);
+    dsyevd_(&jobz, &uplo, &n, a.data.data(), &lda, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+    if (vectors) z = std::move(a);
+  } else if (vectors) {
     const char jobz = 'V';
     pdsyevd_(&jobz, &uplo, &n, a.data.data(), &one, &one, a.desc, w.data(), z.data.data(), &one, &one, z.desc, &query,
              &lwork, &iquery, &liwork, &info);
@@ -201,9 +227,10 @@ void symmetric_svd(const BlacsGrid& grid, Local& a, int n, int block, bool vecto
     pdsyev_(&jobz, &uplo, &n, a.data.data(), &one, &one, a.desc, w.data(), nullptr, &one, &one, a.desc, work.data(),
             &lwork, &info);
   }
-  // Both return the same info on every rank of the grid.
+  // Each returns the same info on every rank of the grid.
   if (info != 0)
-    throw Error(std::string("ScaLAPACK ") + (vectors ? "PDSYEVD" : "PDSYEV") + " failed with info = " +
+    throw Error(std::string(alone ? "LAPACK DSYEVD" : vectors ? "ScaLAPACK PDSYEVD" : "ScaLAPACK PDSYEV") +
+                " failed with info = " +
                 std::to_string(info) + " on the symmetric " + std::to_string(n) + "x" + std::to_string(n) +
                 " array of a Gram product" + (info > 0 ? " (did not converge; NaN or Inf in the input?)" : ""));
   std::vector<int> order(n);
@@ -212,6 +239,14 @@ void symmetric_svd(const BlacsGrid& grid, Local& a, int n, int block, bool vecto
   s.resize(n);
   for (int c = 0; c < n; ++c) s[c] = std::abs(w[order[c]]);
   if (!vectors) return;
+  if (alone) {
+    const std::size_t ld = static_cast<std::size_t>(std::max(1, n));
+    for (int c = 0; c < n; ++c)
+      std::copy_n(z.data.begin() + order[c] * ld, n, u.data.begin() + c * ld);
+    for (int c = 0; c < n; ++c)
+      for (int r = 0; r < n; ++r) vt.data[r + c * ld] = w[order[r]] < 0 ? -u.data[c + r * ld] : u.data[c + r * ld];
+    return;
+  }
   // u's column c is Z's column order[c]: one column copy each (n small PDGEMR2D calls,
   // tenths of a second at n = 4000, against seconds of the solver).
   for (int c = 0; c < n; ++c) {
@@ -253,6 +288,9 @@ SvdPiece pdgesvd_piece(const SvdShape& sh, const Inputs& in) {
   Local u = local_matrix(grid, m, k, svd_block), vt = local_matrix(grid, k, n, svd_block);
   SvdPiece piece;
   piece.s.assign(k, 0.0);
+  // The collective's inputs are all made, so this rank's other threads are mostly idle
+  // (they sleep beside a collective): the library's BLAS may use them.
+  const BlasThreads threads(Runtime::current().threads());
   if (sh.symmetric) {
     symmetric_svd(grid, a, m, svd_block, sh.want_u || sh.want_v, piece.s, u, vt);
   } else {

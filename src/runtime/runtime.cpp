@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -141,6 +142,23 @@ int default_threads() {
   return 1;
 }
 
+// mpirun binds each rank to one core by default at 1-2 ranks, so a rank's threads (and
+// OpenBLAS's) would share that core and run at half speed without saying so. Rank 0
+// says so once about itself (the others are usually bound alike).
+void warn_if_threads_share_cores(int rank, int threads) {
+  if (rank != 0 || threads <= 1) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return;
+  const int cores = CPU_COUNT(&set);
+  if (cores >= threads) return;
+  std::fprintf(stderr,
+               "rask: warning: %d threads per rank, but rank 0 may only run on %d core%s (mpirun binds each rank to "
+               "a core by default): run mpirun with --bind-to none or --map-by slot:PE=%d, or srun with "
+               "--cpus-per-task=%d\n",
+               threads, cores, cores == 1 ? "" : "s", threads, threads);
+}
+
 struct Runtime::Impl {
   // Computes alternate between two communicators: a rank may start compute k+1 while
   // another still waits for compute k's final agreement, and k+1's messages must not be
@@ -209,6 +227,7 @@ Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
   impl_->threads = default_threads();
   // The plan depends on the thread count: every rank takes rank 0's.
   detail::check_mpi(MPI_Bcast(&impl_->threads, 1, MPI_INT, 0, impl_->comm), "MPI_Bcast");
+  warn_if_threads_share_cores(impl_->rank, impl_->threads);
   detail::piece_bytes();  // a bad RASK_MESSAGE_PIECE_BYTES fails here, on every rank, not mid-compute
   g_current = this;
   struct sigaction action {};
