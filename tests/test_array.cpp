@@ -554,6 +554,33 @@ TEST(Linalg, NanInputIsAnErrorOnEveryRank) {
   EXPECT_TRUE(q.array().isNaN().all());
 }
 
+// u, s, v of m (not tall-skinny: ScaLAPACK) reconstruct m, are orthonormal, and s is
+// Eigen's on the gathered matrix, non-negative and descending; s alone (no vectors, so
+// another solver path) equals it to rounding.
+void expect_accurate_square_or_wide_svd(const Array& m) {
+  Matrix A = gather(m);
+  auto [u, s, v] = rask::linalg::svd(m);
+  const Eigen::Index k = std::min(A.rows(), A.cols());
+  auto usv = rask::compute({u, s, v}, Where::all);
+  Matrix U = usv[0].matrix(), V = usv[2].matrix();
+  Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
+  ASSERT_EQ(U.cols(), k);
+  ASSERT_EQ(V.rows(), k);
+  EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
+  EXPECT_LE((U.transpose() * U - Matrix::Identity(k, k)).norm(), 1e-12);
+  EXPECT_LE((V * V.transpose() - Matrix::Identity(k, k)).norm(), 1e-12);
+  Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
+  for (Eigen::Index j = 0; j < k; ++j) {
+    EXPECT_NEAR(S(j), reference.singularValues()(j), 1e-12 * S(0)) << j;
+    EXPECT_GE(S(j), 0.0) << j;
+    if (j > 0) {
+      EXPECT_LE(S(j), S(j - 1)) << j;
+    }
+  }
+  Matrix s_only = gather(s);
+  for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0)) << j;
+}
+
 TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
   // dask raises on svd(x.dot(x.T)); rask hands the block-cyclic chunks to PDGESVD.
   Array x = rask::random::random({90, 40}, {20, 20}, 4);
@@ -561,22 +588,7 @@ TEST(Linalg, SquareAndWideSvdThroughScaLapack) {
   Array wide = rask::random::random({30, 70}, {20, 20}, 6);
   for (const Array& m : {a, wide}) {
     SCOPED_TRACE(m.describe());
-    Matrix A = gather(m);
-    auto [u, s, v] = rask::linalg::svd(m);
-    const Eigen::Index k = std::min(A.rows(), A.cols());
-    auto usv = rask::compute({u, s, v}, Where::all);
-    Matrix U = usv[0].matrix(), V = usv[2].matrix();
-    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
-    ASSERT_EQ(U.cols(), k);
-    ASSERT_EQ(V.rows(), k);
-    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
-    EXPECT_LE((U.transpose() * U - Matrix::Identity(k, k)).norm(), 1e-12);
-    EXPECT_LE((V * V.transpose() - Matrix::Identity(k, k)).norm(), 1e-12);
-    Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
-    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(S(j), reference.singularValues()(j), 1e-12 * S(0));
-    // s alone: PDGESVD without vectors, the same values to rounding.
-    Matrix s_only = gather(s);
-    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0));
+    expect_accurate_square_or_wide_svd(m);
   }
   // Small blocks straight to PDGESVD; big ones through a redistribution and back.
   for (std::int64_t block : {7, 70}) {
@@ -604,27 +616,7 @@ TEST(Linalg, SvdOfAGramProductThroughTheSymmetricSolvers) {
   Array y = rask::random::normal(0, 1, {37, 90}, {10, 30}, 22);
   for (const Array& m : {x.dot(x.T()), y.T().dot(y), x.T().dot(x)}) {
     SCOPED_TRACE(m.describe());
-    Matrix A = gather(m);
-    const Eigen::Index k = A.rows();
-    auto [u, s, v] = rask::linalg::svd(m);
-    auto usv = rask::compute({u, s, v}, Where::all);
-    Matrix U = usv[0].matrix(), V = usv[2].matrix();
-    Eigen::VectorXd S = usv[1].matrix().row(0).transpose();
-    ASSERT_EQ(U.cols(), k);
-    ASSERT_EQ(V.rows(), k);
-    EXPECT_LE((A - U * S.asDiagonal() * V).norm() / A.norm(), 1e-12);
-    EXPECT_LE((U.transpose() * U - Matrix::Identity(k, k)).norm(), 1e-12);
-    EXPECT_LE((V * V.transpose() - Matrix::Identity(k, k)).norm(), 1e-12);
-    Eigen::BDCSVD<Eigen::MatrixXd> reference(A);
-    for (Eigen::Index j = 0; j < k; ++j) {
-      EXPECT_NEAR(S(j), reference.singularValues()(j), 1e-12 * S(0)) << j;
-      EXPECT_GE(S(j), 0.0) << j;
-      if (j > 0) {
-        EXPECT_LE(S(j), S(j - 1)) << j;
-      }
-    }
-    Matrix s_only = gather(s);
-    for (Eigen::Index j = 0; j < k; ++j) EXPECT_NEAR(s_only(0, j), S(j), 1e-12 * S(0)) << j;
+    expect_accurate_square_or_wide_svd(m);
   }
 }
 
