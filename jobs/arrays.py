@@ -68,5 +68,9 @@ for name, a in results.items():
 total, spread = dask.compute(results["/ones_sum"], results["/std"])
 print("ones sum:", total, type(total).__name__)
 print("std is finite:", bool(np.isfinite(spread)), type(spread).__name__)
+# dask.array re-exports dask.compute.
+(kept,) = dask.persist(x + 1)
+low, high = da.compute(kept.min(), kept.max())
+print("min, max of x + 1:", low, high, type(low).__name__)
 da.to_hdf5(out, results)
 print("wrote", len(results), "datasets")

@@ -28,6 +28,7 @@ void Cfree_blacs_system_handle(int handle);
 void Cblacs_gridinit(int* icontxt, const char* order, int nprow, int npcol);
 void Cblacs_gridinfo(int icontxt, int* nprow, int* npcol, int* myrow, int* mycol);
 void Cblacs_gridexit(int icontxt);
+void Cblacs_set(int icontxt, int what, const int* val);
 int numroc_(const int* n, const int* nb, const int* iproc, const int* isrcproc, const int* nprocs);
 void descinit_(int* desc, const int* m, const int* n, const int* mb, const int* nb, const int* irsrc, const int* icsrc,
                const int* ictxt, const int* lld, int* info);
@@ -52,6 +53,8 @@ namespace rask::detail {
 
 namespace {
 
+constexpr int kBlacsTopsRepeat = 15;  // BLACS's SGET_TOPSREPEAT
+
 // A BLACS process grid over the ranks of `comm`, in row-major rank order (rank = row *
 // cols + col, as chunk_owner places chunks), released at scope exit. Construction and
 // destruction are collective over `comm`.
@@ -61,6 +64,12 @@ class BlacsGrid {
     handle_ = Csys2blacs_handle(comm);
     context_ = handle_;
     Cblacs_gridinit(&context_, "Row", rows, cols);
+    // BLACS's default combines add partial sums in the order messages arrive, so two
+    // runs of one SVD could differ in the last bits and pick other signs for singular
+    // vectors (seen at 3 and 4 ranks: u from one run and v from another no longer gave
+    // x back). Repeatable topologies fix the order.
+    const int repeatable = 1;
+    Cblacs_set(context_, kBlacsTopsRepeat, &repeatable);
     int r = 0, c = 0;
     Cblacs_gridinfo(context_, &r, &c, &my_row_, &my_col_);
   }

@@ -1,11 +1,12 @@
 """dask.array under `rask run`: Dask's names on rask::Array (0-d to 2-d chunked arrays
 of float64, int64 or bool). See README's table 'What is supported'."""
+from rask import compute  # noqa: F401  (Dask's dask.array re-exports dask.base's compute, not persist)
 from . import linalg, random  # noqa: F401
 from .core import (Array, arange, asarray, from_array, from_delayed, full,  # noqa: F401
                    normalize_chunks, ones, to_hdf5, zeros)
 
 
-__all__ = ["Array", "arange", "asarray", "from_array", "from_delayed", "full", "normalize_chunks", "ones", "to_hdf5",
+__all__ = ["Array", "compute", "arange", "asarray", "from_array", "from_delayed", "full", "normalize_chunks", "ones", "to_hdf5",
            "zeros", "linalg", "random", "sum", "prod", "mean", "std", "var", "min", "max", "amin", "amax", "argmin",
            "argmax", "transpose", "dot", "rechunk", "exp", "log", "sqrt", "absolute", "abs"]
 
