@@ -26,6 +26,9 @@ Token chunk_token(const ArrayNode& n, std::int64_t bi, std::int64_t bj, std::uin
 
 void single_threaded_blas() { openblas_set_num_threads(1); }
 
+BlasThreads::BlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
+BlasThreads::~BlasThreads() { single_threaded_blas(); }
+
 Lowering::Lowering(Graph& graph, int nranks, std::shared_ptr<const Prepared> prepared)
     : graph_(graph), nranks_(nranks), prepared_(std::move(prepared)) {
   single_threaded_blas();

@@ -123,4 +123,14 @@ std::vector<ArrayNodePtr> persist_nodes(const std::vector<ArrayNodePtr>& arrays)
 /// Limits BLAS to one thread: rask's own threads run the chunk tasks in parallel.
 void single_threaded_blas();
 
+/// OpenBLAS may use `threads` threads for this scope, then one again: for a collective
+/// body, whose inputs are all made, so that this rank's other threads are mostly idle.
+class BlasThreads {
+ public:
+  explicit BlasThreads(int threads);
+  ~BlasThreads();
+  BlasThreads(const BlasThreads&) = delete;
+  BlasThreads& operator=(const BlasThreads&) = delete;
+};
+
 }  // namespace rask::detail

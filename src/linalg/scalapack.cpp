@@ -8,7 +8,6 @@
 // other threads keep running other chunk tasks; its value on each rank is that rank's
 // pieces of u and v (and s), which small tasks on the same rank cut into chunks. A Gram
 // product's SVD is its eigendecomposition, by the symmetric solvers (symmetric_svd).
-#include <cblas.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -168,29 +167,14 @@ void general_svd(const SvdShape& sh, Local& a, std::vector<double>& s, Local& u,
                 std::to_string(n) + " array" + (info > 0 ? " (did not converge; NaN or Inf in the input?)" : ""));
 }
 
-// OpenBLAS's thread count for a scope, then one again (tasks call BLAS from several
-// threads at once, so outside this it stays at one).
-class BlasThreads {
- public:
-  explicit BlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
-  ~BlasThreads() { openblas_set_num_threads(1); }
-  BlasThreads(const BlasThreads&) = delete;
-  BlasThreads& operator=(const BlasThreads&) = delete;
-};
-
-// A symmetric positive semi-definite A (a Gram product) has A = Z diag(w) Z^T, so its
-// SVD is u = Z, s = |w|, v = sign(w) Z^T, sorted by |w| (w can be slightly negative from
-// rounding). The symmetric eigensolvers cost less than PDGESVD: PDSYEV's tridiagonal
-// reduction has half the bidiagonal reduction's flops (s alone), and PDSYEVD's
-// divide and conquer forms the vectors with BLAS-3, where PDGESVD's QR iteration
-// applies rotations row by row (10x slower than NumPy's gesdd here with vectors).
-void symmetric_svd(const BlacsGrid& grid, Local& a, int n, int block, bool vectors, std::vector<double>& s, Local& u,
-                   Local& vt) {
-  const int one = 1, context = grid.context();
+// The eigenvalues w (ascending) of the symmetric n x n `a`, and with `vectors` the
+// eigenvectors into `z` (distributed like `a`; on one rank `a` itself becomes z).
+std::vector<double> symmetric_eigen(const BlacsGrid& grid, Local& a, int n, int block, bool vectors, Local& z) {
+  const int one = 1;
   const char uplo = 'U';
   std::vector<double> w(n);
   const bool alone = grid.rows() * grid.cols() == 1;
-  Local z = vectors && !alone ? local_matrix(grid, n, n, block) : Local{};
+  if (vectors && !alone) z = local_matrix(grid, n, n, block);
   int lwork = -1, liwork = -1, info = 0, iquery = 0;
   double query = 0;
   if (alone) {
@@ -242,6 +226,21 @@ void symmetric_svd(const BlacsGrid& grid, Local& a, int n, int block, bool vecto
                 " failed with info = " +
                 std::to_string(info) + " on the symmetric " + std::to_string(n) + "x" + std::to_string(n) +
                 " array of a Gram product" + (info > 0 ? " (did not converge; NaN or Inf in the input?)" : ""));
+  return w;
+}
+
+// A symmetric positive semi-definite A (a Gram product) has A = Z diag(w) Z^T, so its
+// SVD is u = Z, s = |w|, v = sign(w) Z^T, sorted by |w| (w can be slightly negative from
+// rounding). The symmetric eigensolvers cost less than PDGESVD: PDSYEV's tridiagonal
+// reduction has half the bidiagonal reduction's flops (s alone), and PDSYEVD's
+// divide and conquer forms the vectors with BLAS-3, where PDGESVD's QR iteration
+// applies rotations row by row (10x slower than NumPy's gesdd here with vectors).
+void symmetric_svd(const BlacsGrid& grid, Local& a, int n, int block, bool vectors, std::vector<double>& s, Local& u,
+                   Local& vt) {
+  const int one = 1, context = grid.context();
+  const bool alone = grid.rows() * grid.cols() == 1;
+  Local z;
+  const std::vector<double> w = symmetric_eigen(grid, a, n, block, vectors, z);
   std::vector<int> order(n);
   for (int c = 0; c < n; ++c) order[c] = c;
   std::stable_sort(order.begin(), order.end(), [&](int l, int r) { return std::abs(w[l]) > std::abs(w[r]); });
