@@ -339,7 +339,10 @@ TaskId pdgesvd_task(Lowering& low, const ArrayNodePtr& x, bool want_u, bool want
     for (std::int64_t bj = 0; bj < sh.col_blocks; ++bj) {
       TaskId chunk = low.chunk(x, bi, bj);
       const int holder = static_cast<int>((bi % sh.prow) * sh.pcol + (bj % sh.pcol));
-      if (low.owner(*x, bi, bj) != holder)
+      // The task's own pin, not the array's layout: a collective reads only inputs made
+      // on its rank, so a chunk that any lowering placed elsewhere (or left to the plan)
+      // must be moved, or the body would not find it.
+      if (low.graph().task(chunk).owner != holder)
         chunk = low.add(
             "svd-in", chunk_token(*x, bi, bj, 0x5ca1), {chunk}, [](const Inputs& in) { return in.get<Block>(0); },
             holder, 1e-6, 8.0 * x->row_chunks[bi] * x->col_chunks[bj]);
