@@ -64,6 +64,26 @@ for script, args in scripts:
             same = rask_h5.keys() == dask_h5.keys() and all(np.array_equal(rask_h5[k], dask_h5[k]) for k in dask_h5)
             checks.check(f"{name}: same HDF5 datasets as Dask", same, f"{rask_h5} vs {dask_h5}")
 
+# The job's broadcasts (graphs, collective calls, the cost file, build errors) in pieces
+# of RASK_MESSAGE_PIECE_BYTES, as the executor's messages: a 16-byte piece splits every
+# payload into many.
+for script, args in (("tests/jobs/delayed_semantics.py", ["{work}"]), ("jobs/daily_spread.py",
+                                                                      ["{minute}/aig", "{work}/spreads.h5"])):
+    path = os.path.join(source, script)
+    work = tempfile.mkdtemp(dir=tmp.name)
+    argv = [a.format(work=work, minute=minute) for a in args]
+    dask_run = subprocess.run([sys.executable, path, *argv], capture_output=True, text=True, timeout=300, cwd=work)
+    for ranks in (2, 4):
+        work = tempfile.mkdtemp(dir=tmp.name)
+        argv = [a.format(work=work, minute=minute) for a in args]
+        with open(os.path.join(work, "job.rask-costs"), "w") as f:
+            f.write("# rask cost file\n" + "".join(f"fn{i}\t0.001\t1\n" for i in range(50)))
+        r = checks.run(rask, ["run", "--costs", os.path.join(work, "job.rask-costs"), path, *argv], ranks=ranks,
+                       env={"RASK_MESSAGE_PIECE_BYTES": "16"}, timeout=300)
+        checks.check(f"{script} at {ranks} ranks in 16-byte pieces: exit 0, same output as Dask",
+                     r.returncode == 0 and r.stdout == dask_run.stdout and r.stdout != "",
+                     f"rask:\n{r.stdout}\n{r.stderr}\nDask:\n{dask_run.stdout}")
+
 # The spreads against pandas directly, on the same files (an independent computation).
 import glob
 import pandas as pd

@@ -18,8 +18,9 @@
 
 namespace rask {
 
-/// Seconds per call of each function, learned from runs: the cost hints that let a job's
-/// second run plan better than its first, and `--dry-run` predict a wall time. Local.
+/// Local: seconds per call of each function, learned from runs: the cost hints that let a
+/// job's second run plan better than its first, and `--dry-run` predict a wall time. No
+/// MPI; a job's rank 0 reads the file and broadcasts it, so every rank plans alike.
 ///
 /// The file is text, one function per line, written by `rask run` beside the job
 /// (`job.py` -> `job.rask-costs`) at the end of each successful run that computed
@@ -65,7 +66,7 @@ class CostTable {
 /// The cost file of a job script: beside it, `.py` replaced by `.rask-costs`.
 std::string cost_file_for(const std::string& script);
 
-/// What `rask run` was asked to do.
+/// What `rask run` was asked to do; every rank must hold the same options.
 struct JobOptions {
   std::string script;             ///< the job script's path
   std::vector<std::string> args;  ///< its arguments (sys.argv[1:])
@@ -78,10 +79,10 @@ struct JobOptions {
   bool summary = true;            ///< print the one-line summary on rank 0 at the end
 };
 
-/// Collective: every rank must call it with the same options. Runs the job script and
-/// returns its exit status, the same on every rank: 0 when the script ended normally
-/// (or with sys.exit(0)), its sys.exit code, 1 when it raised (Python's traceback is
-/// printed by rank 0). `runtime` must outlive the call.
+/// Collective: every rank must call it with the same options, else the job hangs. Runs
+/// the job script and returns its exit status, the same on every rank: 0 when the script
+/// ended normally (or with sys.exit(0)), its sys.exit code, 1 when it raised (Python's
+/// traceback is printed by rank 0). `runtime` must outlive the call.
 int run_job(Runtime& runtime, const JobOptions& options);
 
 }  // namespace rask

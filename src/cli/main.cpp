@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "execute/comm.hpp"
 #include "rask/job.hpp"
 #include "rask/runtime.hpp"
 
@@ -60,11 +61,11 @@ class ThreadedMpi {
  public:
   ThreadedMpi(int& argc, char**& argv) {
     int provided = MPI_THREAD_SINGLE;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    rask::detail::check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
   }
   ~ThreadedMpi() {
     int finalized = 0;
-    MPI_Finalized(&finalized);
+    MPI_Finalized(&finalized);  // a destructor never throws: unchecked
     if (!finalized) MPI_Finalize();
   }
   ThreadedMpi(const ThreadedMpi&) = delete;

@@ -9,8 +9,12 @@
 #include <cstdio>
 #include <numeric>
 
+#include "execute/comm.hpp"
+
 namespace rask::job {
 namespace {
+
+using detail::check_mpi;
 
 constexpr int kTagCount = 1;
 constexpr auto kInterval = std::chrono::milliseconds(200);
@@ -19,7 +23,7 @@ constexpr auto kInterval = std::chrono::milliseconds(200);
 
 bool progress_across_ranks() {
   int level = MPI_THREAD_SINGLE;
-  MPI_Query_thread(&level);
+  check_mpi(MPI_Query_thread(&level), "MPI_Query_thread");
   return level == MPI_THREAD_MULTIPLE;
 }
 
@@ -57,16 +61,23 @@ void ProgressScope::loop() {
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, kInterval, [this] { return stop_; })) {
     lock.unlock();
-    if (rank_ != 0) {
-      send(done_.load(std::memory_order_relaxed), false);
-    } else {
-      if (across_) receive(false);
-      // On a terminal the line is redrawn in place; in a log, a line every 2 s.
-      auto now = std::chrono::steady_clock::now();
-      if (terminal_ || now - last_line >= std::chrono::seconds(2)) {
-        draw(false);
-        last_line = now;
+    try {
+      if (rank_ != 0) {
+        send(done_.load(std::memory_order_relaxed), false);
+      } else {
+        if (across_) receive(false);
+        // On a terminal the line is redrawn in place; in a log, a line every 2 s.
+        auto now = std::chrono::steady_clock::now();
+        if (terminal_ || now - last_line >= std::chrono::seconds(2)) {
+          draw(false);
+          last_line = now;
+        }
       }
+    } catch (const std::exception& e) {
+      // An exception must not leave this thread; the compute goes on without the line
+      // (finish() meets the same MPI failure on the compute's own thread, and reports it).
+      std::fprintf(stderr, "rask: warning: rank %d: --progress stopped: %s\n", rank_, e.what());
+      return;
     }
     lock.lock();
   }
@@ -75,7 +86,7 @@ void ProgressScope::loop() {
 void ProgressScope::send(std::size_t count, bool final) {
   std::uint64_t message[2] = {count, final ? 1u : 0u};
   // Small: sent eagerly, and rank 0 receives until every rank's final count arrived.
-  MPI_Send(message, 2, MPI_UINT64_T, 0, kTagCount, comm_);
+  check_mpi(MPI_Send(message, 2, MPI_UINT64_T, 0, kTagCount, comm_), "MPI_Send");
 }
 
 void ProgressScope::receive(bool wait_for_finals) {
@@ -83,14 +94,14 @@ void ProgressScope::receive(bool wait_for_finals) {
     int waiting = 0;
     MPI_Status status;
     if (wait_for_finals && std::count(finals_.begin() + 1, finals_.end(), 0) > 0) {
-      MPI_Probe(MPI_ANY_SOURCE, kTagCount, comm_, &status);
+      check_mpi(MPI_Probe(MPI_ANY_SOURCE, kTagCount, comm_, &status), "MPI_Probe");
       waiting = 1;
     } else {
-      MPI_Iprobe(MPI_ANY_SOURCE, kTagCount, comm_, &waiting, &status);
+      check_mpi(MPI_Iprobe(MPI_ANY_SOURCE, kTagCount, comm_, &waiting, &status), "MPI_Iprobe");
     }
     if (!waiting) return;
     std::uint64_t message[2] = {0, 0};
-    MPI_Recv(message, 2, MPI_UINT64_T, status.MPI_SOURCE, kTagCount, comm_, MPI_STATUS_IGNORE);
+    check_mpi(MPI_Recv(message, 2, MPI_UINT64_T, status.MPI_SOURCE, kTagCount, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
     const auto source = static_cast<std::size_t>(status.MPI_SOURCE);
     std::lock_guard lock(mutex_);
     counts_[source] = message[0];
