@@ -275,6 +275,8 @@ attempt("meta", lambda: df.map_partitions(lambda p: p.nosuch))
 attempt("delayed argument", lambda: df.map_partitions(lambda p, q: p, df.close))
 attempt("scalar operand", lambda: df.close - df.close.mean())
 attempt("scalar arithmetic", lambda: df.close.mean() * 2)
+attempt("floor frequency", lambda: df.timestamp.dt.floor("fortnight"))
+attempt("dt field", lambda: df.timestamp.dt.quarter)
 """)
 r = checks.run(rask, ["run", "--no-learn", catcher], ranks=1)
 expected = [
@@ -297,9 +299,42 @@ expected = [
     "README.md",
     "scalar arithmetic NotImplementedError dd.Scalar.__mul__ (compute the scalar first: .compute()) is not "
     "supported by rask; see the table 'What is supported' in rask's README.md",
+    'floor frequency ValueError dt().floor("fortnight"): unknown frequency; use "D", "h", "min" or "s"',
+    "dt field NotImplementedError Series.dt.quarter is not supported by rask; see the table 'What is supported' in "
+    "rask's README.md",
 ]
 got = r.stdout.splitlines()
 for line in expected:
     checks.check(f"message: {line[:60]}...", line in got, "\n".join(got) + "\n" + r.stderr)
+
+# ---- dtypes: one rule, in C++: what a script is told is what compute gives, and Dask's ----
+typer = os.path.join(tmp.name, "dtypes.py")
+with open(typer, "w") as f:
+    f.write(f"""import numpy as np
+import dask.dataframe as dd
+df = dd.read_csv({pattern!r}, parse_dates=["timestamp"])
+g = df.groupby(df.timestamp.dt.hour)
+cases = {{
+    "close.sum": df.close.sum(), "volume.sum": df.volume.sum(), "volume.min": df.volume.min(),
+    "volume.mean": df.volume.mean(), "volume.count": df.volume.count(), "g.volume.sum": g.volume.sum(),
+    "g.volume.mean": g.volume.mean(), "g.volume.max": g.volume.max(), "g.close.first": g.close.first(),
+    "g.size": g.size(), "g.volume.count": g.volume.count(), "g.sum+sum": g.volume.sum() + g.volume.sum(),
+    "g.sum/sum": g.volume.sum() / g.volume.sum(), "g.sum>5": g.volume.sum() > 5, "-g.sum": -g.volume.sum(),
+    "value_counts": df.volume.value_counts(), "up": df.close > 50, "~up": ~(df.close > 50),
+    "vol+vol": df.volume + df.volume, "vol/vol": df.volume / df.volume, "close*2": df.close * 2,
+    "date": df.timestamp.dt.date, "normalize": df.timestamp.dt.normalize(), "floor": df.timestamp.dt.floor("h"),
+    "weekday": df.timestamp.dt.weekday, "hour": df.timestamp.dt.hour,
+}}
+for name, value in cases.items():
+    print(name, value.dtype, np.asarray(value.compute()).dtype)
+""")
+dask_run = subprocess.run([sys.executable, typer], capture_output=True, text=True, timeout=300)
+r = checks.run(rask, ["run", "--no-learn", typer], ranks=2, timeout=120)
+checks.check("dtypes: the script runs under Dask and under rask at 2 ranks", dask_run.returncode == 0
+             and r.returncode == 0, dask_run.stderr + r.stderr)
+checks.check("dtypes: each series' and scalar's dtype is Dask's", [line.split()[:2] for line in r.stdout.splitlines()]
+             == [line.split()[:2] for line in dask_run.stdout.splitlines()], r.stdout + "\nDask:\n" + dask_run.stdout)
+checks.check("dtypes: what the script is told is what compute gives (dates: objects)",
+             all(told == got for _, told, got in (line.split() for line in r.stdout.splitlines())) and r.stdout.count("\n") == 26, r.stdout)
 
 checks.finish()

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -479,6 +480,36 @@ TEST_F(FrameTest, ExpressionRoundTripsThroughAFewHundredBytes) {
   rask::Bytes cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
   EXPECT_THROW(rask::Series::deserialize(cut), rask::SerializeError);
   EXPECT_THROW(rask::Series::deserialize(frame_bytes), rask::SerializeError);
+}
+
+// Each option reaches the expression's bytes and its token (frames read with other
+// options are other frames), and comes back from the bytes: options are listed once.
+TEST_F(FrameTest, EveryReadCsvOptionReachesTheBytesAndTheToken) {
+  const std::string path = dir_ + "/never-opened.csv";  // building a frame opens no file
+  const rask::ReadCsvOptions base;
+  std::vector<rask::ReadCsvOptions> changed(8, base);
+  static_assert(std::tuple_size_v<decltype(base.fields())> == 8, "a new read_csv option needs a case here");
+  changed[0].parse_dates = {"t"};
+  changed[1].blocksize = 99;
+  changed[2].on_bad_lines = "skip";
+  changed[3].usecols = {"a"};
+  changed[4].dtype = {{"a", "int64"}};
+  changed[5].names = {"a"};
+  changed[6].header = -1;
+  changed[7].sep = ';';
+  const rask::Bytes plain = rask::read_csv(path, base).serialize();
+  std::vector<rask::Bytes> seen{plain};
+  EXPECT_NO_THROW(rask::read_csv(path, base)["a"] + rask::read_csv(path, base)["a"]);  // one frame, built twice
+  for (std::size_t option = 0; option < changed.size(); ++option) {
+    const rask::ReadCsvOptions& o = changed[option];
+    EXPECT_FALSE(o == base) << option;
+    const rask::Bytes bytes = rask::read_csv(path, o).serialize();
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), bytes), 0) << "option " << option << " does not reach the bytes";
+    seen.push_back(bytes);
+    EXPECT_EQ(rask::DataFrame::deserialize(bytes).serialize(), bytes) << option;
+    EXPECT_THROW(rask::read_csv(path, base)["a"] + rask::read_csv(path, o)["a"], rask::InputError)
+        << "option " << option << " does not reach the token";
+  }
 }
 
 TEST_F(FrameTest, ToCsvAndToHdfWriteCompleteFilesOnly) {

@@ -14,6 +14,7 @@
 /// tables, and the partials are merged by a fixed tree over block indices, so results
 /// are bitwise the same at any rank and thread count. Columns are found by header
 /// name, never by position. Results reach rank 0 with a sorted index.
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -21,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "rask/error.hpp"
@@ -56,6 +58,15 @@ struct ReadCsvOptions {
   int header = 0;
   /// Field separator.
   char sep = ',';
+
+  /// Every field once, in serialization order: the expression's bytes, its token and
+  /// equality all go through this list (src/frame/expr.cpp checks at compile time that
+  /// it names every field), and field_names are pandas' keywords for them, in order.
+  auto fields() { return std::tie(parse_dates, blocksize, on_bad_lines, usecols, dtype, names, header, sep); }
+  auto fields() const { return std::tie(parse_dates, blocksize, on_bad_lines, usecols, dtype, names, header, sep); }
+  static constexpr std::array<std::string_view, 8> field_names{"parse_dates", "blocksize", "on_bad_lines", "usecols",
+                                                                "dtype",       "names",     "header",       "sep"};
+  bool operator==(const ReadCsvOptions& other) const { return fields() == other.fields(); }
 };
 
 /// A typed column of an in-memory table.
@@ -99,67 +110,68 @@ class OutputError : public Error {
 namespace detail {
 struct FrameNode;
 using FramePtr = std::shared_ptr<const FrameNode>;
+struct FrameAccess;  // builds DataFrame and Series from expressions (src/frame/expr.hpp)
+enum class Agg : std::uint8_t;
 }  // namespace detail
 
 class Series;
 class GroupBy;
 
 /// A lazy dataframe. Copies share the expression. Building and combining frames is
-/// local and opens no file; compute, to_hdf and to_csv are collective.
+/// local and opens no file; len, head, compute, to_hdf and to_csv are collective.
 class DataFrame {
  public:
-  /// One column as a Series. Throws InputError at compute (every rank) when the files
-  /// have no such column.
+  /// Local: one column as a Series. Throws InputError at compute (every rank) when the
+  /// files have no such column.
   Series operator[](const std::string& column) const;
-  /// A frame of these columns only.
+  /// Local: a frame of these columns only.
   DataFrame operator[](const std::vector<std::string>& columns) const;
   DataFrame operator[](std::initializer_list<std::string> columns) const;
-  /// The rows where `mask` (a bool series of this frame, e.g. `df["close"] > 50.0`) is true.
+  /// Local: the rows where `mask` (a bool series of this frame, e.g. `df["close"] > 50.0`)
+  /// is true.
   DataFrame operator[](const Series& mask) const;
 
-  /// Groups rows by a series of this frame (a column or a derived series, such as
+  /// Local: groups rows by a series of this frame (a column or a derived series, such as
   /// `df["timestamp"].dt().hour()`) or by a column name. Missing keys are dropped.
   GroupBy groupby(const Series& key) const;
   GroupBy groupby(const std::string& column) const;
-  /// Groups by several columns: the result's Table::levels hold one column per key
+  /// Local: groups by several columns: the result's Table::levels hold one column per key
   /// (pandas' MultiIndex), sorted as tuples. A row missing any key is dropped.
   GroupBy groupby(const std::vector<std::string>& columns) const;
   GroupBy groupby(std::initializer_list<std::string> columns) const;
 
-  /// Collective. The number of rows (pandas' len(df)), on every rank.
+  /// Collective: the number of rows (pandas' len(df)), on every rank.
   std::size_t len() const;
-  /// Collective. The first n rows, on rank 0 (every rank with Where::all). Reads only
+  /// Collective: the first n rows, on rank 0 (every rank with Where::all). Reads only
   /// as many blocks as it takes (the first, then 4, 16, ...), as Dask's head reads the
   /// first partition.
   std::optional<Table> head(std::size_t n = 5, Where where = Where::root) const;
 
-  /// Collective. The rows on rank 0 (every rank with Where::all), other ranks nullopt.
+  /// Collective: the rows on rank 0 (every rank with Where::all), other ranks nullopt.
   std::optional<Table> compute(Where where = Where::root) const;
-  /// Collective. Writes the frame to group `key` of HDF5 file `path`: an `index`
+  /// Collective: writes the frame to group `key` of HDF5 file `path`: an `index`
   /// dataset and one dataset per column (timestamps int64 ns with a `units` attribute,
   /// strings UTF-8). Other groups of an existing file are kept. Written under a
   /// temporary name and renamed when complete: a failed job leaves the old file.
   void to_hdf(const std::string& path, const std::string& key) const;
-  /// Collective. Writes the frame as one CSV file (header, then rows; no index column).
+  /// Collective: writes the frame as one CSV file (header, then rows; no index column).
   void to_csv(const std::string& path) const;
 
-  /// The expression as bytes (a few hundred; no data), to rebuild it on another rank.
+  /// Local: the expression as bytes (a few hundred; no data), to rebuild it on another
+  /// rank.
   Bytes serialize() const;
-  /// Rebuilds a frame from serialize()'s bytes; throws SerializeError on bad bytes.
+  /// Local: rebuilds a frame from serialize()'s bytes; throws SerializeError on bad bytes.
   static DataFrame deserialize(const Bytes& bytes);
 
-  /// Internal: the expression.
-  explicit DataFrame(detail::FramePtr node) : node_(std::move(node)) {}
-  const detail::FramePtr& node() const noexcept { return node_; }
-
  private:
+  friend struct detail::FrameAccess;
+  explicit DataFrame(detail::FramePtr node) : node_(std::move(node)) {}
   detail::FramePtr node_;
 };
 
-/// `.dt()` of a timestamp series: pandas' Series.dt accessors. Each is local and lazy.
+/// `.dt()` of a timestamp series: pandas' Series.dt accessors. Local: each is lazy.
 class DatetimeAccessor {
  public:
-  explicit DatetimeAccessor(detail::FramePtr node) : node_(std::move(node)) {}
   Series year() const;
   Series month() const;
   Series day() const;
@@ -176,6 +188,8 @@ class DatetimeAccessor {
   Series floor(const std::string& freq) const;
 
  private:
+  friend class Series;
+  explicit DatetimeAccessor(detail::FramePtr node) : node_(std::move(node)) {}
   detail::FramePtr node_;
 };
 
@@ -185,12 +199,12 @@ class DatetimeAccessor {
 /// (keys missing on one side give NaN, as in pandas).
 class Series {
  public:
-  /// The timestamp accessors (`s.dt().hour()`).
+  /// Local: the timestamp accessors (`s.dt().hour()`).
   DatetimeAccessor dt() const;
-  /// pandas' name: the column's, kept through dt and through arithmetic with scalars.
+  /// Local: pandas' name: the column's, kept through dt and through arithmetic with scalars.
   const std::string& name() const;
 
-  /// Collective reductions of a column of a frame, as pandas' (missing values skipped;
+  /// Collective: reductions of a column of a frame, as pandas' (missing values skipped;
   /// std and var with ddof = 1). The value on every rank; NaN when there is no value.
   /// Timestamps give nanoseconds; int sums are exact below 2^53.
   double sum() const;
@@ -202,33 +216,34 @@ class Series {
   /// Collective: values present; distinct values (missing ones not counted).
   std::size_t count() const;
   std::size_t nunique() const;
-  /// Lazy: how often each value occurs, most frequent first, ties in order of first
+  /// Local (lazy): how often each value occurs, most frequent first, ties in order of first
   /// appearance (pandas 1.5's order; as an operand of arithmetic it aligns by value).
   Series value_counts() const;
 
-  /// Collective. The values on rank 0 (every rank with Where::all): index and one column.
+  /// Collective: the values on rank 0 (every rank with Where::all): index and one column.
   std::optional<Table> compute(Where where = Where::root) const;
-  /// Collective. The first n values (of a groupby result: the n smallest keys); see
+  /// Collective: the first n values (of a groupby result: the n smallest keys); see
   /// DataFrame::head.
   std::optional<Table> head(std::size_t n = 5, Where where = Where::root) const;
-  /// Collective. Writes group `key` of HDF5 file `path`: datasets `index` and `values`;
+  /// Collective: writes group `key` of HDF5 file `path`: datasets `index` and `values`;
   /// see DataFrame::to_hdf.
   void to_hdf(const std::string& path, const std::string& key) const;
-  /// Collective. Writes `index,name` lines (pandas' Series.to_csv).
+  /// Collective: writes `index,name` lines (pandas' Series.to_csv).
   void to_csv(const std::string& path) const;
 
+  /// Local: see DataFrame::serialize.
   Bytes serialize() const;
+  /// Local: see DataFrame::deserialize.
   static Series deserialize(const Bytes& bytes);
 
-  explicit Series(detail::FramePtr node) : node_(std::move(node)) {}
-  const detail::FramePtr& node() const noexcept { return node_; }
-
  private:
+  friend struct detail::FrameAccess;
+  explicit Series(detail::FramePtr node) : node_(std::move(node)) {}
   detail::FramePtr node_;
 };
 
-/// Row-by-row (same frame) or aligned (groupby results) arithmetic; with a scalar,
-/// elementwise. Local and lazy. Combining series of different frames throws InputError.
+/// Local: row-by-row (same frame) or aligned (groupby results) arithmetic; with a
+/// scalar, elementwise. Lazy. Combining series of different frames throws InputError.
 Series operator+(const Series& a, const Series& b);
 Series operator-(const Series& a, const Series& b);
 Series operator*(const Series& a, const Series& b);
@@ -242,7 +257,7 @@ Series operator-(double a, const Series& b);
 Series operator*(double a, const Series& b);
 Series operator/(double a, const Series& b);
 Series operator-(const Series& a);
-/// Comparisons give bool series, usable as filters: `df[df["close"] > 50.0]`.
+/// Local: comparisons give bool series, usable as filters: `df[df["close"] > 50.0]`.
 Series operator>(const Series& a, const Series& b);
 Series operator>=(const Series& a, const Series& b);
 Series operator<(const Series& a, const Series& b);
@@ -255,17 +270,15 @@ Series operator<(const Series& a, double b);
 Series operator<=(const Series& a, double b);
 Series operator==(const Series& a, double b);
 Series operator!=(const Series& a, double b);
-/// Logical and, or, not of bool series.
+/// Local: logical and, or, not of bool series.
 Series operator&(const Series& a, const Series& b);
 Series operator|(const Series& a, const Series& b);
 Series operator~(const Series& a);
 
 /// One column of a groupby: pandas' reductions per group (missing values skipped;
-/// std and var with ddof = 1). Local and lazy; each gives a Series indexed by key.
+/// std and var with ddof = 1). Local: each is lazy and gives a Series indexed by key.
 class SeriesGroupBy {
  public:
-  SeriesGroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys, std::string column)
-      : frame_(std::move(frame)), keys_(std::move(keys)), column_(std::move(column)) {}
   Series sum() const;
   Series mean() const;
   Series min() const;
@@ -277,7 +290,10 @@ class SeriesGroupBy {
   Series last() const;
 
  private:
-  Series make(const char* agg) const;
+  friend class GroupBy;
+  SeriesGroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys, std::string column)
+      : frame_(std::move(frame)), keys_(std::move(keys)), column_(std::move(column)) {}
+  Series make(detail::Agg agg) const;
   detail::FramePtr frame_;
   std::vector<detail::FramePtr> keys_;
   std::string column_;
@@ -286,19 +302,21 @@ class SeriesGroupBy {
 /// `df.groupby(key)`: pick a column with operator[], or count rows with size().
 class GroupBy {
  public:
-  GroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys)
-      : frame_(std::move(frame)), keys_(std::move(keys)) {}
+  /// Local: one column's reductions per group.
   SeriesGroupBy operator[](const std::string& column) const;
-  /// Rows per group (missing values included), int64.
+  /// Local (lazy): rows per group (missing values included), int64.
   Series size() const;
 
  private:
+  friend class DataFrame;
+  GroupBy(detail::FramePtr frame, std::vector<detail::FramePtr> keys)
+      : frame_(std::move(frame)), keys_(std::move(keys)) {}
   detail::FramePtr frame_;
   std::vector<detail::FramePtr> keys_;
 };
 
 /// A frame over CSV files: a glob pattern (`minute/aig/2010-01-*.csv`), one path, or a
-/// list of paths and patterns. Local and lazy: the files are listed and their headers
+/// list of paths and patterns. Local (lazy): the files are listed and their headers
 /// read at compute, on every rank, where a pattern matching nothing, an empty file or
 /// headers that differ are InputErrors thrown on every rank.
 DataFrame read_csv(const std::string& path_or_glob, ReadCsvOptions options = {});

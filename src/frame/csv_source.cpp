@@ -143,10 +143,11 @@ CsvSource resolve_source(const FrameNode& node) {
 
 namespace {
 CsvSource resolve(const FrameNode& node) {
+  const ReadCsv& read = node.as<ReadCsv>();
   CsvSource src;
-  src.options = node.options;
+  src.options = read.options;
   const auto& opt = src.options;
-  src.description = "read_csv('" + join(node.names) + "')";
+  src.description = "read_csv('" + join(read.paths) + "')";
   if (opt.on_bad_lines != "error" && opt.on_bad_lines != "skip" && opt.on_bad_lines != "warn")
     throw InputError("read_csv: on_bad_lines='" + opt.on_bad_lines +
                      "' is not known; use \"error\", \"skip\" or \"warn\"");
@@ -160,7 +161,7 @@ CsvSource resolve(const FrameNode& node) {
     throw InputError("read_csv: sep cannot be a quote or a line end");
 
   std::vector<std::string> paths;
-  for (const auto& entry : node.names) {
+  for (const auto& entry : read.paths) {
     if (entry.find_first_of("*?[") != std::string::npos) {
       auto matches = GlobResult(entry).paths();
       if (matches.empty())

@@ -15,13 +15,20 @@
 
 namespace rask::detail {
 
-Agg parse_agg(const std::string& name) {
-  static const std::pair<const char*, Agg> names[] = {
-      {"sum", Agg::sum}, {"mean", Agg::mean}, {"min", Agg::min},     {"max", Agg::max},   {"count", Agg::count},
-      {"std", Agg::std}, {"var", Agg::var},   {"first", Agg::first}, {"last", Agg::last}, {"size", Agg::size}};
-  for (const auto& [n, a] : names)
-    if (name == n) return a;
-  throw InputError("unknown aggregation '" + name + "'");
+DType agg_result_dtype(const AggSpec& spec) {
+  switch (spec.agg) {
+    case Agg::size:
+    case Agg::count:
+      return DType::int64;
+    case Agg::sum:
+      return spec.int_values() ? DType::int64 : DType::float64;
+    case Agg::mean:
+    case Agg::std:
+    case Agg::var:
+      return DType::float64;
+    default:
+      return spec.value_dtype;
+  }
 }
 
 namespace {
@@ -347,36 +354,31 @@ void finish_partial(const AggSpec& spec, const Partial& p, Column& index, Column
   index.str = p.skeys;
   const std::size_t groups = p.groups();
   const double nan = std::numeric_limits<double>::quiet_NaN();
+  values.dtype = agg_result_dtype(spec);
   switch (spec.agg) {
     case Agg::size:
     case Agg::count:
-      values.dtype = DType::int64;
       values.i64 = p.n;
       return;
     case Agg::sum:
       if (spec.int_values()) {
-        values.dtype = DType::int64;
         values.i64 = p.ia;
         return;
       }
-      values.dtype = DType::float64;
       for (std::size_t g = 0; g < groups; ++g) values.f64.push_back(p.a[g] + p.b[g]);
       return;
     case Agg::mean:
-      values.dtype = DType::float64;
       for (std::size_t g = 0; g < groups; ++g)
         values.f64.push_back(p.n[g] ? (p.a[g] + p.b[g]) / static_cast<double>(p.n[g]) : nan);
       return;
     case Agg::std:
     case Agg::var:
-      values.dtype = DType::float64;
       for (std::size_t g = 0; g < groups; ++g) {
         const double var = p.n[g] > 1 ? p.b[g] / static_cast<double>(p.n[g] - 1) : nan;
         values.f64.push_back(spec.agg == Agg::std ? std::sqrt(var) : var);
       }
       return;
     default:
-      values.dtype = spec.value_dtype;
       if (spec.int_values()) {
         for (std::size_t g = 0; g < groups; ++g) values.i64.push_back(p.n[g] ? p.ia[g] : kMissingInt);
       } else {

@@ -11,8 +11,6 @@
 
 namespace rask::detail {
 
-enum class Agg : std::uint8_t { sum, mean, min, max, count, std, var, first, last, size };
-Agg parse_agg(const std::string& name);
 
 /// What one aggregation needs to know about its value column.
 struct AggSpec {
@@ -23,6 +21,10 @@ struct AggSpec {
   std::vector<DType> levels;  // several keys: their types (key_dtype is then string, see encode_keys)
   bool int_values() const noexcept { return value_dtype != DType::float64; }
 };
+
+/// The type of the aggregation's result column (pandas': mean, std and var give float64,
+/// size and count int64, sums of ints int64, the rest the value column's type).
+DType agg_result_dtype(const AggSpec& spec);
 
 /// Keys in sorted order and each key's state (see groupby.cpp for which fields an
 /// aggregation uses).

@@ -28,17 +28,6 @@ TaskId lower_table(Graph& graph, const FramePtr& root, int nranks, std::size_t m
 /// source of `root` asked for it and lines were skipped.
 void warn_bad_lines(const FramePtr& root, const Table& table);
 
-/// The columns of a frame, or the one value of a row series, with their types.
-struct Schema {
-  std::vector<std::string> names;
-  std::vector<DType> dtypes;
-};
-
-/// Local: the schema of `root` (a frame or a row series) over `source` (resolve_source
-/// of its read_csv node), checking the expression as compute does: InputError naming a
-/// missing column or a mistyped operand.
-Schema describe(const FramePtr& root, const CsvSource& source);
-
 /// Collective: lowers `root` (a frame, a row series or a groupby result) on every rank
 /// into block tasks pinned by bytes, a fixed merge tree and one final task, runs them,
 /// and returns the table on rank 0 (every rank with Where::all).

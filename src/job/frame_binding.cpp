@@ -5,15 +5,17 @@
 // frame's schema (the files' headers and first rows, as Dask reads them for `meta`).
 // A compute carries the expression's bytes in an expression record; every rank lowers
 // it into the job's graph (lower_table) and one task pinned to rank 0 turns the Table
-// into NumPy arrays for dask.dataframe.core._to_pandas.
+// into NumPy arrays for dask.dataframe._pandas._to_pandas.
 #include <pybind11/embed.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
+#include "frame/check.hpp"
 #include "frame/csv.hpp"
 #include "frame/expr.hpp"
 #include "frame/lower.hpp"
@@ -28,31 +30,18 @@ namespace rask::job {
 
 namespace {
 
+using detail::FrameAccess;
 using detail::FrameNode;
 using detail::FramePtr;
 using detail::Level;
-using detail::NodeOp;
+using detail::make_node;
 
 // The Python-visible handle of one expression node.
 struct Expr {
   FramePtr node;
 };
 
-FramePtr make(NodeOp op, std::string name, std::vector<FramePtr> args, std::string column = {}) {
-  FrameNode n;
-  n.op = op;
-  n.name = std::move(name);
-  n.column = std::move(column);
-  n.args = std::move(args);
-  return detail::make_node(std::move(n));
-}
-
-FramePtr scalar(double value) {
-  FrameNode n;
-  n.op = NodeOp::scalar;
-  n.value = value;
-  return detail::make_node(std::move(n));
-}
+FramePtr scalar(double value) { return detail::make_node(detail::Scalar{value}); }
 
 // An operand: an Expr, or a Python number (a scalar node).
 FramePtr operand(const py::object& o) {
@@ -67,14 +56,15 @@ std::map<Token, std::shared_ptr<const detail::CsvSource>>& source_cache() {
   return cache;
 }
 
-const detail::CsvSource& source_for(const FramePtr& root) {
-  const FrameNode& read = detail::source_of(*root);
+const detail::CsvSource& source_of_read(const FrameNode& read) {
   auto& cache = source_cache();
   auto it = cache.find(read.token);
   if (it == cache.end())
     it = cache.emplace(read.token, std::make_shared<const detail::CsvSource>(detail::resolve_source(read))).first;
   return *it->second;
 }
+
+const detail::CsvSource& source_for(const FramePtr& root) { return source_of_read(detail::source_of(*root)); }
 
 const char* level_name(Level level) {
   switch (level) {
@@ -96,32 +86,24 @@ std::string hex_token(Token t) {
   return buf;
 }
 
+// read_csv's keywords by pandas' names (ReadCsvOptions::field_names), each cast to its
+// field's type.
 ReadCsvOptions csv_options(const py::dict& kw) {
   ReadCsvOptions o;
   for (auto item : kw) {
     const std::string k = py::str(item.first);
     const py::handle v = item.second;
-    if (k == "parse_dates")
-      o.parse_dates = v.cast<std::vector<std::string>>();
-    else if (k == "blocksize")
-      o.blocksize = v.cast<std::int64_t>();
-    else if (k == "on_bad_lines")
-      o.on_bad_lines = v.cast<std::string>();
-    else if (k == "usecols")
-      o.usecols = v.cast<std::vector<std::string>>();
-    else if (k == "dtype")
-      o.dtype = v.cast<std::map<std::string, std::string>>();
-    else if (k == "names")
-      o.names = v.cast<std::vector<std::string>>();
-    else if (k == "header")
-      o.header = v.cast<int>();
-    else if (k == "sep") {
-      const std::string sep = v.cast<std::string>();
-      if (sep.size() != 1) throw InputError("read_csv: sep must be one character; got '" + sep + "'");
-      o.sep = sep[0];
-    } else {
-      throw InputError("internal: read_csv option '" + k + "'");
-    }
+    const auto& names = ReadCsvOptions::field_names;
+    const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), k) - names.begin());
+    if (at == names.size()) throw InputError("internal: read_csv option '" + k + "'");
+    if (k == "sep" && py::len(v) != 1)
+      throw InputError("read_csv: sep must be one character; got '" + v.cast<std::string>() + "'");
+    std::size_t field_idx = 0;
+    std::apply(
+        [&](auto&... field) {
+          ((field_idx++ == at ? (field = v.cast<std::remove_reference_t<decltype(field)>>(), 0) : 0), ...);
+        },
+        o.fields());
   }
   return o;
 }
@@ -156,7 +138,7 @@ py::dict raw_table(const Table& t) {
 }  // namespace
 
 // A frame expression record's payload: what Python does with the table (its `spec`,
-// read by dask.dataframe.core._to_pandas), how many blocks to read (head), the expression.
+// read by dask.dataframe._pandas._to_pandas), how many blocks to read (head), the expression.
 struct FramePayload {
   std::string spec;
   std::uint64_t max_blocks = SIZE_MAX;
@@ -199,7 +181,7 @@ void translate(std::exception_ptr p) {
 }
 
 // A frame expression record: the frame's tasks, then one task on rank 0 turning the
-// Table into the pandas object (dask.dataframe.core._to_pandas) under the GIL.
+// Table into the pandas object (dask.dataframe._pandas._to_pandas) under the GIL.
 TaskId lower_frame(Graph& graph, std::string_view key, std::string_view payload, const std::vector<TaskId>&) {
   Reader r(reinterpret_cast<const std::byte*>(payload.data()), payload.size());
   FramePayload p = r.read<FramePayload>();
@@ -210,7 +192,7 @@ TaskId lower_frame(Graph& graph, std::string_view key, std::string_view payload,
     TaskGil gil;
     detail::warn_bad_lines(root, t);
     try {
-      py::object to_pandas = py::module_::import("dask.dataframe.core").attr("_to_pandas");
+      py::object to_pandas = py::module_::import("dask.dataframe._pandas").attr("_to_pandas");
       py::object out = to_pandas(raw_table(t), spec);
       return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
     } catch (py::error_already_set& e) {
@@ -225,9 +207,9 @@ TaskId lower_frame(Graph& graph, std::string_view key, std::string_view payload,
 }
 
 // A map_partitions record: per block, the block's rows as pandas and the script's
-// function called on them (dask.dataframe.core._map_partition, on the block's rank); on
-// rank 0 the results concatenated (_concat_partitions). The payload is FramePayload then
-// the cloudpickled (function, args, kwargs).
+// function called on them (dask.dataframe._pandas._map_partition, on the block's rank);
+// on rank 0 the results concatenated (_concat_partitions). The payload is FramePayload
+// then the cloudpickled (function, args, kwargs).
 TaskId lower_frame_map(Graph& graph, std::string_view key, std::string_view payload, const std::vector<TaskId>&) {
   Reader r(reinterpret_cast<const std::byte*>(payload.data()), payload.size());
   FramePayload p = r.read<FramePayload>();
@@ -243,7 +225,7 @@ TaskId lower_frame_map(Graph& graph, std::string_view key, std::string_view payl
       TaskGil gil;
       detail::warn_bad_lines(root, t);
       try {
-        py::object call = py::module_::import("dask.dataframe.core").attr("_map_partition");
+        py::object call = py::module_::import("dask.dataframe._pandas").attr("_map_partition");
         py::object out = call(raw_table(t), *spec, py::bytes(*function));
         return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
       } catch (py::error_already_set& e) {
@@ -266,7 +248,7 @@ TaskId lower_frame_map(Graph& graph, std::string_view key, std::string_view payl
         if (!o) throw py::error_already_set();
         parts.append(py::reinterpret_borrow<py::object>(o));
       }
-      py::object out = py::module_::import("dask.dataframe.core").attr("_concat_partitions")(parts);
+      py::object out = py::module_::import("dask.dataframe._pandas").attr("_concat_partitions")(parts);
       return Value(PyValue{std::make_shared<PyRef>(out.release().ptr())});
     } catch (py::error_already_set& e) {
       throw std::runtime_error(e.what());
@@ -287,10 +269,10 @@ std::string write_frame(std::string_view payload, bool hdf) {
   const auto path = r.read<std::string>();
   const auto key = r.read<std::string>();
   if (root->level == Level::frame) {
-    const DataFrame frame(root);
+    const DataFrame frame = FrameAccess::frame(root);
     hdf ? frame.to_hdf(path, key) : frame.to_csv(path);
   } else {
-    const Series series(root);
+    const Series series = FrameAccess::series(root);
     hdf ? series.to_hdf(path, key) : series.to_csv(path);
   }
   return {};
@@ -316,41 +298,56 @@ PYBIND11_EMBEDDED_MODULE(_rask_frame, m) {
       .def_property_readonly("level", [](const Expr& e) { return level_name(e.node->level); })
       .def_property_readonly("name", [](const Expr& e) { return e.node->series_name; })
       .def_property_readonly("token", [](const Expr& e) { return hex_token(e.node->token); })
-      .def_property_readonly("op", [](const Expr& e) { return e.node->name; });
+      .def_property_readonly("is_date", [](const Expr& e) { return detail::is_date(*e.node); });
   m.def("read_csv", [](std::vector<std::string> paths, py::dict kw) {
     if (paths.empty()) throw InputError("read_csv: no paths given (pass a path, a glob pattern or a list of them)");
-    FrameNode n;
-    n.op = NodeOp::read_csv;
-    n.names = std::move(paths);
-    n.options = csv_options(kw);
-    return Expr{detail::make_node(std::move(n))};
+    return Expr{make_node(detail::ReadCsv{std::move(paths), csv_options(kw)})};
   });
   m.def("column", [](const Expr& frame, const std::string& name) {
-    return Expr{make(NodeOp::column, name, {frame.node})};
+    return Expr{make_node(detail::GetColumn{name}, {frame.node})};
   });
   m.def("select", [](const Expr& frame, std::vector<std::string> names) {
-    FrameNode n;
-    n.op = NodeOp::select;
-    n.names = std::move(names);
-    n.args = {frame.node};
-    return Expr{detail::make_node(std::move(n))};
+    return Expr{make_node(detail::Select{std::move(names)}, {frame.node})};
   });
   m.def("filter", [](const Expr& frame, const Expr& mask) {
-    return Expr{make(NodeOp::filter, "", {frame.node, mask.node})};
+    return Expr{make_node(detail::Filter{}, {frame.node, mask.node})};
   });
   m.def("binary", [](const std::string& op, const py::object& a, const py::object& b) {
-    return Expr{make(NodeOp::binary, op, {operand(a), operand(b)})};
+    return Expr{make_node(detail::Binary{detail::parse_binary_op(op)}, {operand(a), operand(b)})};
   });
-  m.def("unary", [](const std::string& op, const Expr& a) { return Expr{make(NodeOp::unary, op, {a.node})}; });
-  m.def("dt", [](const Expr& a, const std::string& field) { return Expr{make(NodeOp::dt, field, {a.node})}; });
+  m.def("unary", [](const std::string& op, const Expr& a) {
+    return Expr{make_node(detail::Unary{detail::parse_unary_op(op)}, {a.node})};
+  });
+  m.def("dt", [](const Expr& a, const std::string& field) {
+    return Expr{make_node(detail::parse_dt_field(field), {a.node})};
+  });
+  m.def("dt_floor", [](const Expr& a, const std::string& freq) {
+    return Expr{make_node(detail::parse_floor_freq(freq), {a.node})};
+  });
+  m.def(
+      "read_csv_keywords",
+      [] { return std::vector<std::string>(ReadCsvOptions::field_names.begin(), ReadCsvOptions::field_names.end()); },
+      "Local: pandas' read_csv keywords rask takes (ReadCsvOptions' fields)");
+  m.def("dt_properties", &detail::dt_property_names, "Local: the Series.dt properties rask knows");
   m.def("groupby_agg", [](const Expr& frame, const std::vector<Expr>& keys, const std::string& column,
                           const std::string& agg) {
     std::vector<FramePtr> args{frame.node};
     for (const auto& k : keys) args.push_back(k.node);
-    return Expr{make(NodeOp::agg, agg, std::move(args), column)};
+    return Expr{make_node(detail::GroupAgg{detail::parse_agg(agg), column}, std::move(args))};
   });
-  m.def("reduce", [](const Expr& a, const std::string& agg) { return Expr{make(NodeOp::reduce, agg, {a.node})}; });
-  m.def("value_counts", [](const Expr& a) { return Expr{Series(a.node).value_counts().node()}; });
+  m.def("reduce", [](const Expr& a, const std::string& agg) {
+    return Expr{make_node(detail::Reduce{detail::parse_agg(agg)}, {a.node})};
+  });
+  m.def("value_counts", [](const Expr& a) {
+    return Expr{FrameAccess::node(FrameAccess::series(a.node).value_counts())};
+  });
+  m.def(
+      "dtype",
+      [](const Expr& e) {
+        return dtype_name(detail::result_dtype(
+            e.node, [](const FrameNode& read) -> const detail::CsvSource& { return source_of_read(read); }));
+      },
+      "Local: the pandas dtype of a series (a column or a groupby result), as compute gives it");
   m.def(
       "schema",
       [](const Expr& e) {

@@ -7,7 +7,8 @@ head, compute, to_hdf, to_csv. Any other name raises NotImplementedError naming 
 """
 import rask as _rask_py
 
-from .core import DataFrame, Scalar, Series, compute, read_csv  # noqa: F401
+from .core import DataFrame, Scalar, Series, compute  # noqa: F401
+from .io import read_csv  # noqa: F401
 from .groupby import DataFrameGroupBy, GroupedFrame, SeriesGroupBy  # noqa: F401
 
 

@@ -5,8 +5,10 @@ and what Dask knows without computing: columns and dtypes (from the files' heade
 first rows, read once on rank 0), npartitions, and the graph layers Dask would have, for
 the reprs. A compute hands the expression to the job as an expression record: every
 rank lowers it into the same graph and rank 0 gets the pandas object.
+
+Every rule (result dtypes, schemas, what a frame refuses) is rask's C++, asked through
+`_rask_frame`; this module translates Dask's names, arguments and reprs.
 """
-import ast
 import zlib
 
 import numpy as np
@@ -14,9 +16,6 @@ import pandas as pd
 
 import _rask_frame as _f
 import rask as _rask_py
-
-# Dask's read_csv blocksize on machines with at least 640 MB of memory per core.
-DEFAULT_BLOCKSIZE = 64_000_000
 
 _DTYPES = {"float64": np.dtype("float64"), "int64": np.dtype("int64"), "bool": np.dtype("bool"),
            "datetime64[ns]": np.dtype("datetime64[ns]"), "object": np.dtype("O")}
@@ -38,11 +37,19 @@ def _schema(expr):
         raise ColumnNotFound(*e.args) from None
 
 
+def _dtype(expr):
+    """The dtype of a series (a column or a groupby result) as rask's compute gives it."""
+    try:
+        return _f.dtype(expr)
+    except KeyError as e:
+        raise ColumnNotFound(*e.args) from None
+
+
 def _unsupported(owner, name):
     return _rask_py.unsupported(f"{owner}.{name}")
 
 
-# ---- computing: expression records, and their tables as pandas objects ----
+# ---- computing: expression records (their tables become pandas objects in _pandas.py) ----
 
 def _record(expr, spec, max_blocks=2 ** 64 - 1):
     """The Delayed whose value is `expr` computed and converted as `spec` says."""
@@ -51,65 +58,8 @@ def _record(expr, spec, max_blocks=2 ** 64 - 1):
     return _rask_py.expression("frame", payload, key=key)
 
 
-def _column(raw, date=False):
-    name, dtype, values = raw
-    if dtype == "float64":
-        arr = np.asarray(values, dtype="float64")
-    elif dtype == "int64":
-        arr = np.asarray(values, dtype="int64")
-    elif dtype == "bool":
-        arr = np.asarray(values, dtype="int64").astype(bool)
-    elif dtype == "datetime64[ns]":
-        arr = np.asarray(values, dtype="int64").view("datetime64[ns]")
-        if date:
-            arr = pd.DatetimeIndex(arr).date
-    else:
-        arr = np.array(values, dtype=object)
-    return name if name != "" else None, arr
-
-
-def _index(raw, spec):
-    levels = raw["levels"]
-    dates = spec.get("date_keys", ())
-    if levels:
-        arrays, names = [], []
-        for i, level in enumerate(levels):
-            name, arr = _column(level, date=i in dates)
-            arrays.append(arr)
-            names.append(name)
-        return pd.MultiIndex.from_arrays(arrays, names=names)
-    name, arr = _column(raw["index"], date=0 in dates)
-    if spec["kind"] in ("frame", "series") and not spec.get("agg"):
-        return pd.Index(arr)  # row numbers: pandas' default index has no name
-    return pd.Index(arr, name=name)
-
-
-def _to_pandas(raw, spec_text):
-    """Called by the job's conversion task (rank 0, holding the GIL): the Table's
-    arrays as the pandas object Dask's compute gives."""
-    spec = ast.literal_eval(spec_text)
-    kind = spec["kind"]
-    if kind == "scalar":
-        _, arr = _column(raw["columns"][0])
-        if spec.get("int"):
-            return int(arr[0]) if len(arr) else 0
-        return arr[0] if len(arr) else np.float64("nan")
-    index = _index(raw, spec)
-    if kind == "frame":
-        data = {}
-        for c in raw["columns"]:
-            name, arr = _column(c, date=c[0] in spec.get("date_columns", ()))
-            data[name] = arr
-        out = pd.DataFrame(data, index=index, columns=[c[0] for c in raw["columns"]])
-    else:
-        name, arr = _column(raw["columns"][0], date=spec.get("date_values", False))
-        out = pd.Series(arr, index=index, name=spec.get("name", name))
-    if "head" in spec:
-        out = out.head(spec["head"])
-    return out
-
-
 def compute(*args, **kwargs):
+    """Collective: dask.compute, re-exported as Dask's dask.dataframe does."""
     return _rask_py.compute(*args, **kwargs)
 
 
@@ -149,9 +99,11 @@ class _Base:
         return [self._delayed()]
 
     def compute(self, **kwargs):
+        """Collective: the job computes the value on every rank; the script gets it."""
         return _rask_py.compute(self._delayed(), **kwargs)[0]
 
     def persist(self, **kwargs):
+        """Local: the same expression (nothing is computed)."""
         # The result stays an expression: rask re-reads the files (they are the
         # persisted data) rather than keeping partitions in memory between computes.
         return self
@@ -177,12 +129,11 @@ class _Base:
 class DataFrame(_Base):
     """A lazy dataframe: rask's frame expression under Dask's names."""
 
-    def __init__(self, expr, layers, dask_name, date_columns=frozenset()):
+    def __init__(self, expr, layers, dask_name):
         self._expr = expr
         self._layers = frozenset(layers)
         self._dask_name = dask_name
         self._schema = _schema(expr)
-        self._date_columns = frozenset(date_columns)
 
     @property
     def columns(self):
@@ -190,14 +141,11 @@ class DataFrame(_Base):
 
     @property
     def dtypes(self):
-        return pd.Series([self._dtype_of(n, d) for n, d in self._schema], index=self.columns, dtype=object)
-
-    def _dtype_of(self, name, dtype):
-        return _DTYPES["object"] if name in self._date_columns else _DTYPES[dtype]
+        return pd.Series([_DTYPES[d] for _, d in self._schema], index=self.columns, dtype=object)
 
     @property
     def _meta(self):
-        return pd.DataFrame({n: pd.Series([], dtype=self._dtype_of(n, d)) for n, d in self._schema})
+        return pd.DataFrame({n: pd.Series([], dtype=_DTYPES[d]) for n, d in self._schema})
 
     @property
     def npartitions(self):
@@ -209,16 +157,14 @@ class DataFrame(_Base):
 
     def __repr__(self):
         index = _repr_index(self.npartitions)
-        frame = pd.concat([_repr_column(n, self._dtype_of(n, d), index) for n, d in self._schema], axis=1)
+        frame = pd.concat([_repr_column(n, _DTYPES[d], index) for n, d in self._schema], axis=1)
         data = frame.to_string(max_rows=5, show_dimensions=False)
         return (f"Dask DataFrame Structure:\n{data}\n"
                 f"Dask Name: {self._dask_name}, {_plural(len(self._layers), 'graph layer')}")
 
     def _column(self, name):
         expr = _f.column(self._expr, name)
-        s = Series(expr, self._layers | {f"getitem-{expr.token}"}, "getitem")
-        s._date = name in self._date_columns
-        return s
+        return Series(expr, self._layers | {f"getitem-{expr.token}"}, "getitem")
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -237,11 +183,10 @@ class DataFrame(_Base):
             return self._column(key)
         if isinstance(key, (list, tuple, pd.Index)):
             expr = _f.select(self._expr, [str(k) for k in key])
-            return DataFrame(expr, self._layers | {f"getitem-{expr.token}"}, "getitem", self._date_columns)
+            return DataFrame(expr, self._layers | {f"getitem-{expr.token}"}, "getitem")
         if isinstance(key, Series):
             expr = _f.filter(self._expr, key._expr)
-            return DataFrame(expr, self._layers | key._layers | {f"getitem-{expr.token}"}, "getitem",
-                             self._date_columns)
+            return DataFrame(expr, self._layers | key._layers | {f"getitem-{expr.token}"}, "getitem")
         raise _rask_py.unsupported(f"DataFrame[{type(key).__name__}]")
 
     def __setitem__(self, key, value):
@@ -263,20 +208,22 @@ class DataFrame(_Base):
         return DataFrameGroupBy(self, keys, by_names=all(isinstance(k, str) for k in by))
 
     def __len__(self):
+        """Collective: the number of rows, counted by the job."""
         expr = _f.reduce(self._expr, "size")
-        n = _rask_py.compute(_record(expr, {"kind": "scalar", "int": True}))[0]
-        return 0 if n is None else n  # None: --dry-run, where nothing runs
+        n = _rask_py.compute(_record(expr, {"kind": "scalar"}))[0]
+        return 0 if n is None else int(n)  # None: --dry-run, where nothing runs
 
     def head(self, n=5, npartitions=1, compute=True):
+        """Collective: the first n rows, reading only the first blocks it needs."""
         if not compute:
             raise _unsupported("DataFrame.head", "compute=False")
         if npartitions == -1:
             npartitions = 2 ** 64 - 1
-        spec = {"kind": "frame", "head": int(n), "date_columns": tuple(self._date_columns)}
+        spec = {"kind": "frame", "head": int(n)}
         return _rask_py.compute(_record(self._expr, spec, npartitions))[0]
 
     def _delayed(self):
-        return _record(self._expr, {"kind": "frame", "date_columns": tuple(self._date_columns)})
+        return _record(self._expr, {"kind": "frame"})
 
     def to_hdf(self, path_or_buf, key, mode="a", **kwargs):
         """Collective: writes group `key` of `path_or_buf` in rask's frames layout (an
@@ -302,20 +249,6 @@ class DataFrame(_Base):
         return _Mapped(self, func, args, kwargs, meta)
 
 
-def _map_partition(raw, spec_text, function):
-    """A map_partitions task's body (the block's rank, holding the GIL)."""
-    import cloudpickle
-    func, args, kwargs = cloudpickle.loads(function)
-    return func(_to_pandas(raw, spec_text), *args, **kwargs)
-
-
-def _concat_partitions(parts):
-    """The map_partitions results in block order, as Dask's compute concatenates them."""
-    if parts and all(isinstance(p, (pd.DataFrame, pd.Series)) for p in parts):
-        return pd.concat(parts)
-    return pd.Series(parts)
-
-
 class _Mapped(_Base):
     """df.map_partitions(func): computable (compute, dask.compute, head, passed to
     delayed calls); further dataframe operations on it are not supported."""
@@ -338,7 +271,7 @@ class _Mapped(_Base):
         name = _rask_py.funcname(func)
         self._dask_name = name
         self._layers = frame._layers | {f"{name}-{id(self)}"}
-        spec = {"kind": "frame", "date_columns": tuple(frame._date_columns)}
+        spec = {"kind": "frame"}
         self._record = _rask_py.expression("frame_map", _f.map_payload(frame._expr, repr(spec), self._function),
                                            key=_rask_py._fresh(name))
 
@@ -400,29 +333,19 @@ _GROUPBY_LAYERS = {"sum": (3, "series-groupby-sum-agg"), "mean": (6, "truediv"),
 _REDUCE_LAYERS = {"sum": 2, "mean": 5, "min": 2, "max": 2, "count": 2, "std": 5, "var": 4}
 
 
-def _binary_dtype(op, a, b):
-    if op in (">", ">=", "<", "<=", "==", "!=", "&", "|"):
-        return "bool"
-    if op == "-" and a == b == "datetime64[ns]":
-        return "int64"
-    if op != "/" and a in ("int64", "bool") and b in ("int64", "bool"):
-        return "int64"
-    return "float64"
-
-
 class Series(_Base):
     """A lazy series: a column of a frame, something derived from columns, or a groupby
     result (indexed by its keys, one partition)."""
-    _date = False  # values are dt.date: datetime.date objects once computed
 
-    def __init__(self, expr, layers, dask_name, dtype=None, agg_spec=None):
+    def __init__(self, expr, layers, dask_name, agg_spec=None):
         self._expr = expr
         self._layers = frozenset(layers)
         self._dask_name = dask_name
         self._agg_spec = agg_spec or {}
-        # A row series' type comes from rask's own check (which also rejects a bad
-        # operand here, at the script's line); a groupby result's from the aggregation.
-        self._dtype = dtype if expr.level == "agg" else _schema(expr)[0][1]
+        # rask's own check gives the type (and rejects a bad operand here, at the
+        # script's line); dt.date values are datetime.date objects once computed.
+        self._dtype = _dtype(expr)
+        self._date = expr.is_date
 
     @property
     def name(self):
@@ -446,7 +369,8 @@ class Series(_Base):
 
     @property
     def dt(self):
-        return _DatetimeAccessor(self)
+        from .accessor import DatetimeAccessor
+        return DatetimeAccessor(self)
 
     def __repr__(self):
         return _series_repr(self.name, self.dtype, self.npartitions, self._dask_name, self._layers)
@@ -463,33 +387,29 @@ class Series(_Base):
             a, b = (other, self) if reflected else (self, other)
             expr = _f.binary(op, a._expr, b._expr)
             layers = self._layers | other._layers
-            dtype = _binary_dtype(op, a._dtype, b._dtype)
             spec = a._agg_spec or b._agg_spec
         elif isinstance(other, (int, float, np.integer, np.floating)) and not isinstance(other, bool):
             expr = _f.binary(op, float(other), self._expr) if reflected else _f.binary(op, self._expr, float(other))
             layers = self._layers
-            dtype = _binary_dtype(op, "float64", self._dtype)  # rask computes with scalars in float64
             spec = self._agg_spec
         elif isinstance(other, Scalar):
             raise _rask_py.unsupported("arithmetic of a Series with a dd.Scalar (compute the scalar first, "
                                        "e.g. s - s.mean().compute())")
         else:
             return NotImplemented
-        return Series(expr, layers | {f"{name}-{expr.token}"}, name, dtype, spec)
+        return Series(expr, layers | {f"{name}-{expr.token}"}, name, spec)
 
     def __neg__(self):
         expr = _f.unary("-", self._expr)
-        return Series(expr, self._layers | {f"neg-{expr.token}"}, "neg",
-                      "int64" if self._dtype == "bool" else self._dtype, self._agg_spec)
+        return Series(expr, self._layers | {f"neg-{expr.token}"}, "neg", self._agg_spec)
 
     def __invert__(self):
         expr = _f.unary("~", self._expr)
-        return Series(expr, self._layers | {f"invert-{expr.token}"}, "invert", "bool", self._agg_spec)
+        return Series(expr, self._layers | {f"invert-{expr.token}"}, "invert", self._agg_spec)
 
     def _reduce(self, agg):
         expr = _f.reduce(self._expr, agg)
-        dtype = "int64" if agg == "count" else "float64"
-        return Scalar(expr, self._layers | {f"{agg}-{i}-{expr.token}" for i in range(_REDUCE_LAYERS[agg])}, dtype)
+        return Scalar(expr, self._layers | {f"{agg}-{i}-{expr.token}" for i in range(_REDUCE_LAYERS[agg])})
 
     def sum(self, **kwargs):
         return self._reduce("sum")
@@ -521,7 +441,7 @@ class Series(_Base):
             raise _unsupported("Series.value_counts", next(iter(kwargs)))
         expr = _f.value_counts(self._expr)
         return Series(expr, self._layers | {f"value-counts-{i}-{expr.token}" for i in range(2)}, "value-counts-agg",
-                      "int64", {"agg": True, "value_counts": True, "date_keys": (0,) if self._date else ()})
+                      {"agg": True, "value_counts": True, "date_keys": (0,) if self._date else ()})
 
     def _spec(self):
         spec = {"kind": "series", "name": self.name}
@@ -534,6 +454,7 @@ class Series(_Base):
         return _record(self._expr, self._spec())
 
     def head(self, n=5, npartitions=1, compute=True):
+        """Collective: the first n values (of a groupby result: the n smallest keys)."""
         if not compute:
             raise _unsupported("Series.head", "compute=False")
         spec = dict(self._spec(), head=int(n))
@@ -541,6 +462,7 @@ class Series(_Base):
         return _rask_py.compute(_record(self._expr, spec, blocks))[0]
 
     def __len__(self):
+        """Collective: computes the series."""
         values = self.compute()
         return 0 if values is None else len(values)  # None: --dry-run
 
@@ -574,46 +496,15 @@ for _dunder, (_op, _name) in _REFLECTED.items():
 Series.__hash__ = object.__hash__
 
 
-class _DatetimeAccessor:
-    """Series.dt: the timestamp fields, as pandas' names."""
-    _FIELDS = ("year", "month", "day", "hour", "minute", "second", "dayofweek", "weekday")
-
-    def __init__(self, series):
-        self._series = series
-
-    def _field(self, field, dask_field, dtype):
-        s = self._series
-        expr = _f.dt(s._expr, field)
-        out = Series(expr, s._layers | {f"dt-{dask_field}-{expr.token}"}, f"dt-{dask_field}", dtype)
-        return out
-
-    def __getattr__(self, name):
-        if name in self._FIELDS:
-            return self._field("dayofweek" if name == "weekday" else name, name, "int64")
-        if name == "date":
-            out = self._field("floor_D", "date", "datetime64[ns]")
-            out._date = True
-            return out
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise _unsupported("Series.dt", name)
-
-    def normalize(self):
-        return self._field("floor_D", "normalize", "datetime64[ns]")
-
-    def floor(self, freq):
-        return self._field(f"floor_{freq}", "floor", "datetime64[ns]")
-
-
 # ---- Scalar ----
 
 class Scalar(_Base):
     """A lazy number: a whole-column reduction."""
 
-    def __init__(self, expr, layers, dtype):
+    def __init__(self, expr, layers):
         self._expr = expr
         self._layers = frozenset(layers)
-        self._dtype = dtype
+        self._dtype = _dtype(expr)
         self._dask_name = "series"
 
     @property
@@ -624,7 +515,7 @@ class Scalar(_Base):
         return f"dd.Scalar<series-..., dtype={self._dtype}>"
 
     def _delayed(self):
-        return _record(self._expr, {"kind": "scalar", "int": self._dtype == "int64"})
+        return _record(self._expr, {"kind": "scalar"})
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -641,55 +532,3 @@ def _scalar_operator(dunder):
 
 for _dunder in list(_BINARY) + list(_REFLECTED) + ["__neg__", "__abs__"]:
     setattr(Scalar, _dunder, _scalar_operator(_dunder))
-
-
-# ---- read_csv ----
-
-_READ_CSV_KEYWORDS = ("parse_dates", "usecols", "dtype", "sep", "header", "names", "blocksize", "on_bad_lines")
-
-
-def _names(value, what):
-    if isinstance(value, str):
-        return [value]
-    try:
-        return [str(v) for v in value]
-    except TypeError:
-        raise _rask_py.unsupported(f"read_csv({what}={value!r})") from None
-
-
-def read_csv(urlpath, blocksize="default", **kwargs):
-    """Lazy, as Dask's: reads the files' headers and first rows (rank 0) for the columns
-    and dtypes; the data is read by the job at compute."""
-    options = {}
-    for k, v in kwargs.items():
-        if k not in _READ_CSV_KEYWORDS:
-            raise _rask_py.unsupported(f"dask.dataframe.read_csv keyword {k}=")
-        if k in ("parse_dates", "usecols", "names"):
-            if v is None or v is False:
-                continue
-            options[k] = _names(v, k)
-        elif k == "dtype":
-            if v is None:
-                continue
-            if not isinstance(v, dict):
-                raise _rask_py.unsupported("read_csv(dtype=<not a dict>)")
-            options[k] = {str(c): np.dtype(t).name if not isinstance(t, str) else t for c, t in v.items()}
-            options[k] = {c: ("string" if t in ("object", "O", "str") else t) for c, t in options[k].items()}
-        elif k == "header":
-            if v == "infer" or v == 0:
-                continue
-            if v is None:
-                options[k] = -1
-            else:
-                raise _rask_py.unsupported(f"read_csv(header={v!r})")
-        else:
-            options[k] = v
-    if "names" in options and "header" not in kwargs:
-        options["header"] = -1  # pandas: names= without header= means no header line
-    if blocksize == "default":
-        blocksize = DEFAULT_BLOCKSIZE
-    options["blocksize"] = 0 if blocksize is None else int(blocksize)
-    paths = [str(urlpath)] if isinstance(urlpath, (str, bytes)) or hasattr(urlpath, "__fspath__") \
-        else [str(p) for p in urlpath]
-    expr = _f.read_csv(paths, options)
-    return DataFrame(expr, {f"read-csv-{expr.token}"}, "read-csv")

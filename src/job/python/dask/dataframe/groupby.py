@@ -10,16 +10,6 @@ from .core import _GROUPBY_LAYERS, _Base, _plural, _repr_column, _repr_index, Se
 _AGGS = ("sum", "mean", "min", "max", "count", "std", "var", "first", "last")
 
 
-def _agg_dtype(agg, dtype):
-    if agg in ("mean", "std", "var"):
-        return "float64"
-    if agg in ("count", "size"):
-        return "int64"
-    if agg == "sum" and dtype == "bool":
-        return "int64"
-    return dtype
-
-
 class DataFrameGroupBy:
     """df.groupby(by): pick a column (attribute or item), or aggregate every other one."""
 
@@ -36,29 +26,29 @@ class DataFrameGroupBy:
     def _spec(self):
         return {"agg": True, "date_keys": tuple(i for i, k in enumerate(self._keys) if k._date)}
 
-    def _aggregate(self, column, agg, dtype):
+    def _aggregate(self, column, agg):
         expr = _f.groupby_agg(self._frame._expr, [k._expr for k in self._keys], column, agg)
         count, name = _GROUPBY_LAYERS[agg]
         shared = f"groupby-{self._frame._expr.token}-{'-'.join(k._expr.token for k in self._keys)}-{column}"
         layers = self._layers | {shared} | {f"{agg}-{i}-{expr.token}" for i in range(count - 1)}
-        return Series(expr, layers, name, _agg_dtype(agg, dtype), self._spec())
+        return Series(expr, layers, name, self._spec())
 
     def _value_columns(self):
         keys = {k.name for k in self._keys} if self._by_names else set()
-        return [(n, d) for n, d in self._frame._schema if n not in keys]
+        return [n for n, _ in self._frame._schema if n not in keys]
 
     def __getitem__(self, column):
         if isinstance(column, str):
-            dtypes = dict(self._frame._schema)
-            if column not in dtypes:
+            have = {n for n, _ in self._frame._schema}
+            if column not in have:
                 raise KeyError(f"Column not found: {column}")
-            return SeriesGroupBy(self, column, dtypes[column])
+            return SeriesGroupBy(self, column)
         if isinstance(column, (list, tuple)):
-            dtypes = dict(self._frame._schema)
+            have = {n for n, _ in self._frame._schema}
             for c in column:
-                if c not in dtypes:
+                if c not in have:
                     raise KeyError(f"Columns not found: {c}")
-            return _Selection(self, [(c, dtypes[c]) for c in column])
+            return _Selection(self, list(column))
         raise _rask_py.unsupported(f"DataFrameGroupBy[{type(column).__name__}]")
 
     def __getattr__(self, name):
@@ -75,20 +65,20 @@ class DataFrameGroupBy:
         count, name = _GROUPBY_LAYERS["size"]
         layers = self._layers | {f"size-{i}-{expr.token}" for i in range(count)}
         spec = dict(self._spec(), name=None)
-        return Series(expr, layers, name, "int64", spec)
+        return Series(expr, layers, name, spec)
 
     def agg(self, arg, **kwargs):
         if kwargs:
             raise _unsupported("DataFrameGroupBy.agg", next(iter(kwargs)))
         if isinstance(arg, dict):
-            dtypes = dict(self._frame._schema)
+            have = {n for n, _ in self._frame._schema}
             parts = []
             for column, agg in arg.items():
                 if not isinstance(agg, str) or agg not in _AGGS:
                     raise _rask_py.unsupported(f"DataFrameGroupBy.agg({{{column!r}: {agg!r}}})")
-                if column not in dtypes:
+                if column not in have:
                     raise KeyError(f"Column not found: {column}")
-                parts.append((column, self._aggregate(column, agg, dtypes[column])))
+                parts.append((column, self._aggregate(column, agg)))
             return GroupedFrame(parts, "aggregate-agg", 3, self._layers)
         if isinstance(arg, str) and arg in _AGGS:
             return getattr(self, arg)()
@@ -99,7 +89,7 @@ class DataFrameGroupBy:
 
 def _frame_agg(agg):
     def method(self, **kwargs):
-        parts = [(c, self._aggregate(c, agg, d)) for c, d in self._value_columns()]
+        parts = [(c, self._aggregate(c, agg)) for c in self._value_columns()]
         count, name = _GROUPBY_LAYERS[agg]
         return GroupedFrame(parts, name.replace("series-", "dataframe-"), count, self._layers)
     method.__name__ = agg
@@ -124,13 +114,12 @@ for _agg in _AGGS:
 class SeriesGroupBy:
     """df.groupby(by).column: pandas' reductions per group."""
 
-    def __init__(self, parent, column, dtype):
+    def __init__(self, parent, column):
         self._parent = parent
         self._column = column
-        self._dtype = dtype
 
     def _make(self, agg):
-        return self._parent._aggregate(self._column, agg, self._dtype)
+        return self._parent._aggregate(self._column, agg)
 
     def agg(self, arg, **kwargs):
         if kwargs:
