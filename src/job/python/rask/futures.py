@@ -82,6 +82,11 @@ class Future(_Future):
         fn(self)
 
     def __repr__(self):
+        # Dask's: the value's type once known
+        if self._state == "finished":
+            t = type(self._value)
+            name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+            return f"<Future: finished, type: {name}, key: {self.key}>"
         return f"<Future: {self._state}, key: {self.key}>"
 
 

@@ -221,6 +221,7 @@ class Runner:
             "start_time": _iso(started), "end_time": _iso(ended),
             "duration": (ended - started).total_seconds(), "exception": bool(failed),
             "environment_variables": {}, "version": "rask"}
+        os.makedirs(os.path.dirname(os.path.abspath(self.output)), exist_ok=True)
         tmp = f"{self.output}.tmp-{os.getpid()}"
         with open(tmp, "w", encoding="utf-8") as f:
             nbformat.write(nb, f)
