@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rask/runtime.hpp"
@@ -63,7 +64,8 @@ class CostTable {
   std::map<std::string, Entry> entries_;
 };
 
-/// The cost file of a job script: beside it, `.py` replaced by `.rask-costs`.
+/// The cost file of a job script: beside it, `.py` replaced by `.rask-costs` (a notebook
+/// keeps its name: `nb.ipynb.rask-costs`, apart from a script `nb.py`'s).
 std::string cost_file_for(const std::string& script);
 
 /// What `rask run` was asked to do; every rank must hold the same options.
@@ -77,12 +79,24 @@ struct JobOptions {
   std::string costs;              ///< cost file; empty: cost_file_for(script)
   bool learn_costs = true;        ///< write the measured costs back at the end
   bool summary = true;            ///< print the one-line summary on rank 0 at the end
+  // A notebook (`script` ending in .ipynb), papermill's and nbconvert's options:
+  std::string output;  ///< the executed notebook; empty: NOTEBOOK.rask.ipynb beside it
+  std::vector<std::pair<std::string, std::string>> parameters;  ///< -p NAME VALUE, in order
+  bool allow_errors = false;  ///< run every cell even after one raised
 };
+
+/// Whether `path` names a notebook (ends in .ipynb), which `rask run` runs cell by cell.
+bool is_notebook(const std::string& path);
+
+/// The executed notebook's default path: `nb.ipynb` -> `nb.rask.ipynb`, beside it.
+std::string executed_notebook_for(const std::string& notebook);
 
 /// Collective: every rank must call it with the same options, else the job hangs. Runs
 /// the job script and returns its exit status, the same on every rank: 0 when the script
 /// ended normally (or with sys.exit(0)), its sys.exit code, 1 when it raised (Python's
-/// traceback is printed by rank 0). `runtime` must outlive the call.
+/// traceback is printed by rank 0). A notebook runs cell by cell through IPython on
+/// rank 0 and is written executed to `output`: 0 when every cell ran (or with
+/// `allow_errors`), 1 when a cell raised and stopped it. `runtime` must outlive the call.
 int run_job(Runtime& runtime, const JobOptions& options);
 
 }  // namespace rask

@@ -21,6 +21,7 @@
 namespace {
 
 const char* kUsage = R"(usage: rask run [options] JOB.py [script arguments...]
+       rask run [options] NOTEBOOK.ipynb [notebook options]
        rask --help | --version
 
 Runs a Python job script written against Dask's API on every rank of an MPI job:
@@ -43,7 +44,16 @@ options (before JOB.py):
   --quiet           no summary line at the end
   --help, --version
 
-Exit status: 0 when the script ends normally, its sys.exit code, 1 when it raises.
+A notebook runs cell by cell on rank 0 through IPython's shell (magics, displays, print
+as in Jupyter), every compute on all ranks; the executed notebook is written with each
+cell's outputs, execution count and wall time. Notebook options (before or after it):
+  --output OUT.ipynb  the executed notebook (default: NOTEBOOK.rask.ipynb beside it)
+  -p NAME VALUE       a parameter, injected after the cell tagged 'parameters' (papermill);
+                      VALUE is read as True/False/None, an int, a float, else text
+  --allow-errors      run every cell even after one raised (nbconvert)
+
+Exit status: 0 when the script ends normally, its sys.exit code, 1 when it raises; for a
+notebook 0 when every cell ran (or --allow-errors), 1 when a cell raised and stopped it.
 )";
 
 // A usage error: printed by rank 0 alone before MPI starts talking; every rank exits 2.
@@ -78,6 +88,7 @@ int main(int argc, char** argv) {
   rask::JobOptions options;
   int threads = 0;
   int arg_idx = 1;
+  std::string notebook_option;  // the first notebook-only option given, for its error
   if (argc < 2) usage_error("no command given (did you mean 'rask run job.py'?)");
   const std::string command = argv[1];
   if (command == "--help" || command == "-h") {
@@ -119,16 +130,34 @@ int main(int argc, char** argv) {
       options.progress = true;
     } else if (arg == "--quiet") {
       options.summary = false;
+    } else if (arg == "--output") {
+      options.output = value();
+      notebook_option = arg;
+    } else if (arg == "-p" || arg == "--parameters") {
+      std::string name = value();
+      options.parameters.emplace_back(std::move(name), value());
+      notebook_option = arg;
+    } else if (arg == "--allow-errors") {
+      options.allow_errors = true;
+      notebook_option = arg;
     } else if (arg.size() > 1 && arg[0] == '-') {
       usage_error("unknown option " + arg + " (options go before the script; the script's own after it)");
-    } else {
+    } else if (options.script.empty()) {
       options.script = arg;
+      // A notebook takes no arguments: what follows it are rask's options (papermill's
+      // order, `papermill nb.ipynb out.ipynb -p alpha 0.6`); a script's are its own.
+      if (rask::is_notebook(arg)) continue;
       for (++arg_idx; arg_idx < argc; ++arg_idx) options.args.push_back(argv[arg_idx]);
+    } else {
+      usage_error("a notebook takes no arguments, got '" + arg + "' (its parameters: -p NAME VALUE)");
     }
   }
   if (options.script.empty()) usage_error("no job script given: rask run job.py");
+  if (!notebook_option.empty() && !rask::is_notebook(options.script))
+    usage_error(notebook_option + " is for notebooks (NOTEBOOK.ipynb), not for '" + options.script + "'");
   if (!std::filesystem::is_regular_file(options.script))
-    usage_error("cannot open job script '" + options.script + "': no such file");
+    usage_error(std::string(rask::is_notebook(options.script) ? "cannot open notebook '" : "cannot open job script '") +
+                options.script + "': no such file");
   // The Runtime reads the thread count from the environment, as a C++ program's does.
   if (threads > 0) setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
   // Only for --progress: a fully threaded MPI costs a lock on every call.

@@ -162,6 +162,13 @@ CsvSource resolve(const FrameNode& node) {
 
   std::vector<std::string> paths;
   for (const auto& entry : read.paths) {
+    // hdfs://, s3://, http://: no such file system is reachable from a job; say so rather
+    // than "no files match".
+    if (const auto scheme = entry.find("://"); scheme != std::string::npos && scheme > 0 &&
+                                               entry.find_first_of("/*?[") >= scheme)
+      throw InputError("read_csv: '" + entry + "' names the " + entry.substr(0, scheme) +
+                       ":// scheme, which rask cannot reach; it reads files the ranks see\nPossible fixes:\n  * "
+                       "give local (or shared file system) paths: a path, a glob ('data/*.csv') or a list of them");
     if (entry.find_first_of("*?[") != std::string::npos) {
       auto matches = GlobResult(entry).paths();
       if (matches.empty())

@@ -82,4 +82,12 @@ std::string cost_file_for(const std::string& script) {
   return path.string() + ".rask-costs";
 }
 
+bool is_notebook(const std::string& path) { return std::filesystem::path(path).extension() == ".ipynb"; }
+
+std::string executed_notebook_for(const std::string& notebook) {
+  std::filesystem::path path(notebook);
+  path.replace_extension("");
+  return path.string() + ".rask.ipynb";
+}
+
 }  // namespace rask

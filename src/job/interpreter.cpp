@@ -76,6 +76,15 @@ int run_script(const std::string& path) {
   return py::module_::import("rask.script").attr("run_script")(path).cast<int>();
 }
 
+int run_notebook(const JobOptions& options) {
+  py::list parameters;
+  for (const auto& [name, value] : options.parameters) parameters.append(py::make_tuple(name, value));
+  const std::string output = options.output.empty() ? executed_notebook_for(options.script) : options.output;
+  return py::module_::import("rask.notebook")
+      .attr("run_notebook")(options.script, output, parameters, options.allow_errors)
+      .cast<int>();
+}
+
 void unload_modules(Job& job) {
   job.in_type = py::object();
   job.run_helper = py::object();

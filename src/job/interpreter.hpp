@@ -5,6 +5,8 @@
 // the running job.
 #include <string>
 
+#include "rask/job.hpp"
+
 namespace rask::job {
 
 struct Job;
@@ -18,6 +20,11 @@ void load_modules(Job& job, const std::string& script);
 /// status; Python prints any error itself, as `python3 job.py` would, without rask's
 /// own frames.
 int run_script(const std::string& path);
+
+/// Local (rank 0), holding the GIL: runs the notebook `options.script` cell by cell
+/// through IPython's shell (src/job/python/rask/notebook.py) and writes it executed;
+/// returns the job's exit status.
+int run_notebook(const JobOptions& options);
 
 /// Local: drops the Python objects `job` holds (before the interpreter ends).
 void unload_modules(Job& job);

@@ -109,7 +109,7 @@ int run_job(Runtime& runtime, const JobOptions& options) {
     check_mpi(MPI_Barrier(state.comm.get()), "MPI_Barrier");
     state.start = MPI_Wtime();
     if (state.rank == 0) {
-      status = run_script(options.script);
+      status = is_notebook(options.script) ? run_notebook(options) : run_script(options.script);
       if (state.size > 1) {
         py::gil_scoped_release release;
         send_command(state.comm, {Kind::exit, status});

@@ -8,11 +8,12 @@ task the outputs need, deduplicated by key, in dependency order, and hands them 
 """
 import _rask  # noqa: F401
 
-from .base import _compute_delayed, _find, _rebuild, collective, compute, persist, visualize  # noqa: F401
+from .base import (_compute_delayed, _find, _rebuild, collective, compute, get, persist, scheduler_note,  # noqa: F401
+                   visualize, visualize_path, visualize_result)
 from .config import _MISSING, _config, _ConfigSet  # noqa: F401
 from .delayed import (Delayed, DelayedLeaf, _call, _Future, _NewDelayed, _Template, delayed,  # noqa: F401
                       expression)
-from .errors import README_TABLE, TaskError, _task_exception, unsupported  # noqa: F401
+from .errors import README_TABLE, TaskError, Unsupported, _task_exception, unsupported  # noqa: F401
 from .graph import (_IN, _In, _apply, _collect, _compute_local, _expression, _fill, _fresh, _identity,  # noqa: F401
                     _pack, _run, _unpack, funcname)
 

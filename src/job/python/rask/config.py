@@ -9,6 +9,9 @@ class _ConfigSet:
         updates.update(kwargs)
         self._old = {}
         for k, v in updates.items():
+            if k in ("scheduler", "get"):
+                from .base import scheduler_note
+                scheduler_note(v)
             k = k.replace("_", "-") if k != "delayed_pure" else k
             self._old[k] = _config.get(k, _MISSING)
             _config[k] = v

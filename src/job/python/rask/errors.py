@@ -10,9 +10,43 @@ class TaskError(RuntimeError):
     __module__ = "rask"  # as scripts name it (rask.TaskError), wherever it is defined
 
 
+class Unsupported(NotImplementedError, AttributeError):
+    """A Dask name rask does not provide. A NotImplementedError, and an AttributeError
+    too, so that ``hasattr(client, "x")``, IPython's display and pandas' introspection,
+    which look attributes up, see a missing attribute. Shown as NotImplementedError."""
+
+    __module__ = "builtins"  # tracebacks print "NotImplementedError: ...", Python's own name
+    __qualname__ = "NotImplementedError"
+
+    def __reduce__(self):
+        return (NotImplementedError, self.args)
+
+
+Unsupported.__name__ = "NotImplementedError"  # IPython's error output names it so too
+
+
+class UnsupportedModule(NotImplementedError, ImportError):
+    """A Dask module rask does not provide: a NotImplementedError, and an ImportError for
+    scripts that try an import and fall back. Shown as NotImplementedError."""
+
+    __module__ = "builtins"
+    __qualname__ = "NotImplementedError"
+
+    def __reduce__(self):
+        return (NotImplementedError, self.args)
+
+
+UnsupportedModule.__name__ = "NotImplementedError"
+
+
+def unsupported_module(name):
+    """The error for importing a Dask module rask does not provide."""
+    return UnsupportedModule(f"{name} is not supported by rask; {README_TABLE}")
+
+
 def unsupported(name):
-    """The error for a Dask name rask does not provide."""
-    return NotImplementedError(f"{name} is not supported by rask; {README_TABLE}")
+    """The error for a Dask name rask does not provide (see Unsupported)."""
+    return Unsupported(f"{name} is not supported by rask; {README_TABLE}")
 
 
 def _task_exception(message, task_failed):
@@ -32,3 +66,17 @@ def _task_exception(message, task_failed):
         return TaskError(message)
     return RuntimeError(message)
 
+
+_said = set()
+
+
+def say_once(topic, text):
+    """Tells the job's log once per topic (rank 0's stderr, not a notebook cell's output:
+    a cell shows what it shows under Dask)."""
+    import sys
+    if topic in _said:
+        return
+    _said.add(topic)
+    stream = sys.__stderr__ or sys.stderr
+    stream.write(f"rask: {text}\n")
+    stream.flush()

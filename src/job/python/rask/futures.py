@@ -5,6 +5,7 @@ planned as a whole."""
 import _rask
 
 from . import Delayed, _call, _find, _Future, _identity, _rebuild, compute, delayed, funcname, unsupported
+from .errors import say_once as _say_once
 
 _pending = []  # futures submitted but not yet computed
 
@@ -81,6 +82,11 @@ class Future(_Future):
         fn(self)
 
     def __repr__(self):
+        # Dask's: the value's type once known
+        if self._state == "finished":
+            t = type(self._value)
+            name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+            return f"<Future: finished, type: {name}, key: {self.key}>"
         return f"<Future: {self._state}, key: {self.key}>"
 
 
@@ -183,13 +189,51 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
+    def restart(self, timeout=None, wait_for_workers=True):
+        """Dask restarts the workers, forgetting every result; the ranks here stay, and
+        what restarts is the job's batch of submitted futures (said once)."""
+        _say_once("Client.restart", "Client.restart() keeps the MPI job's ranks; submitted futures not yet "
+                  "computed are cancelled")
+        for f in _pending:
+            f._state = "cancelled"
+        _pending.clear()
+        return self
+
     def __repr__(self):
-        return f"<Client: rask MPI job, {_rask.ranks()} ranks x {_rask.threads()} threads>"
+        # Dask's form: <Client: 'tcp://...' processes=4 threads=8, memory=15.52 GiB>
+        ranks, threads = _rask.ranks(), _rask.threads()
+        return f"<Client: 'mpi://rank-0' processes={ranks} threads={ranks * threads}, memory={_memory_text()}>"
+
+    def _repr_html_(self):
+        ranks, threads = _rask.ranks(), _rask.threads()
+        return ("<div><h3 style=\"margin-bottom: 0px;\">Client</h3>"
+                "<p style=\"color: #9D9D9D; margin-bottom: 0px;\">rask: the MPI job is the cluster</p>"
+                "<table style=\"width: 100%; text-align: left;\">"
+                "<tr><td style=\"text-align: left;\"><strong>Connection method:</strong> MPI job (rask run)</td>"
+                "<td style=\"text-align: left;\"><strong>Dashboard:</strong> none (rask run --progress, --trace)"
+                "</td></tr>"
+                f"<tr><td style=\"text-align: left;\"><strong>Workers (ranks):</strong> {ranks}</td>"
+                f"<td style=\"text-align: left;\"><strong>Total threads:</strong> {ranks * threads}</td>"
+                f"<td style=\"text-align: left;\"><strong>Total memory:</strong> {_memory_text()}</td></tr>"
+                "</table></div>")
 
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
         raise unsupported(f"dask.distributed.Client.{name}")
+
+
+def _memory_text():
+    """The node's memory as Dask's format_bytes writes it (a LocalCluster's default total)."""
+    import os
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return "unknown"
+    for prefix, k in (("Pi", 2 ** 50), ("Ti", 2 ** 40), ("Gi", 2 ** 30), ("Mi", 2 ** 20), ("ki", 2 ** 10)):
+        if total >= k * 0.9:
+            return f"{total / k:.2f} {prefix}B"
+    return f"{total} B"
 
 
 def _walk(obj):
