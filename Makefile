@@ -53,15 +53,15 @@ demo: build $(DATA)/aig
 	@$(MPIRUN) -n $(NP) $(BUILD)/rask run jobs/delayed_loop.py
 	@$(MPIRUN) -n $(NP) $(BUILD)/rask run jobs/daily_spread.py $(DATA)/aig $(BUILD)/spreads.h5
 
+# Every bench driver, rask next to Dask in the same run; medians of BENCH_REPEAT (5) with
+# their min-max; bench/results/summary.md gathers the figures. BENCH_ONLY picks drivers
+# (tasks,exercises,transfer,arrays,frames,workshop); BENCH_QUICK=1 checks they work.
+BENCH_REPEAT ?= 5
+BENCH_ONLY ?=
+BENCH_QUICK ?=
 bench: deps-bench build
-	$(PYTHON) bench/run_bench.py --build $(BUILD)
-	$(PYTHON) bench/run_arrays.py --build $(BUILD)
-	$(PYTHON) bench/bench_frames.py --build $(BUILD)
-	$(PYTHON) bench/bench_job_frames.py --build $(BUILD)
-	$(PYTHON) bench/bench_jobs.py --build $(BUILD)
-	$(PYTHON) bench/run_collective.py --build $(BUILD)
-	$(PYTHON) bench/run_job_arrays.py --build $(BUILD)
-	$(PYTHON) bench/bench_workshop.py --build $(BUILD)
+	$(PYTHON) bench/bench_all.py --build $(BUILD) --repeat $(BENCH_REPEAT) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) \
+	  $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf $(BUILD)

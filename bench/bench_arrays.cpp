@@ -1,4 +1,4 @@
-// Array benchmarks, timed by the program itself; bench/run_arrays.py runs them next to
+// Array benchmarks, timed by the program itself; bench/bench_arrays.py runs them next to
 // Dask. Each prints lines "name value ..." that the runner parses.
 //
 //   bench_arrays std N CHUNK REPS        (x.dot(x.T + 1) - x.mean()).std(), x random N x N

@@ -1,72 +1,170 @@
-"""Dataframes side by side with Dask on this machine, in one run:
+"""Dataframes, rask next to Dask in the same run, as a newcomer writes them:
+read_csv(PATTERN, parse_dates=['timestamp']), then groupby(timestamp.dt.hour).close.mean(),
+on minute bars whose prices carry every digit (as pandas' to_csv writes float64).
 
-  /usr/bin/python3 bench/bench_frames.py --build build      (part of `make bench`)
+  /usr/bin/python3 bench/bench_frames.py --build build [--repeat 5] [--quick]
+                   [--only files,big,blocksize,memory]
 
-groupby(timestamp.dt.hour).close.mean() over
-1. 1,000 per-day files (2 symbols x 500 days, rask-gen-minute): rask in-process at
-   1 rank x 1 thread, 1 x 2 and 2 ranks x 1 thread, against Dask's threaded scheduler;
-2. one ~447 MB CSV of the same rows (repeated; generated under /tmp, never committed):
-   rask at 1 x 2 and 2 x 1 (MB/s, MB/s per core, whole-process time under mpirun, peak
-   resident memory of the largest rank) against Dask (2 workers) and pandas alone;
-3. the same over that file under a cgroup memory limit of a third of its size (root only).
-Medians; the machine is shared and noisy, so the ratios are what to quote, and MB per
-CPU second (bytes over the CPU time all ranks' threads used) says what one core does
-when other jobs hold the cores."""
-import argparse
+files:     1,000 per-day files (2 symbols x 500 days, rask-gen-minute --prices full).
+big:       one ~447 MB CSV of the same rows (generated under --data, never committed);
+           also against pandas alone.
+blocksize: the big file at 2 ranks x 1 thread with blocksize 1 MB, 16 MB, 64 MB and None,
+           against Dask at its default.
+memory:    the big file under a cgroup memory limit of a third of its size, at least 150 MB
+           (root and cgroup v1 only; one run).
+rask's C++ program (bench/bench_frame.cpp, C++ default blocksize) at 1x1, 1x2 and 2x1, and
+the job script (bench/job_frames.py, Dask's default blocksize) at 2x1 and 1x2; the peer is
+bench/dask_frames.py with Dask's threaded scheduler (2 workers, default blocksize). Every
+sample is one process computing once, as a newcomer's run: the compute's time in the
+process, and the whole process's (start-up, reading, result, exit)."""
 import glob
-import json
 import os
-import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON = "/usr/bin/python3"
+import harness
+
 BIG_BYTES = 447_000_000
+MB = 1_000_000
 
 
-def mpirun(build, args, ranks, threads):
-    command = ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none"]
-    if os.geteuid() == 0:
-        command.append("--allow-run-as-root")
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    start = time.perf_counter()
-    out = subprocess.run(command + [os.path.join(build, "bench", "bench_frame"), *map(str, args)], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return out, time.perf_counter() - start
+def prepare_data(args):
+    """The inputs, generated once under --data: per-day files and one big CSV of their
+    rows. Returns (the files' pattern, their bytes, the big file)."""
+    symbols, days, big_bytes = ("aig", 25, 20 * MB) if args.quick else ("aig,ibm", 500, BIG_BYTES)
+    root = os.path.join(args.data, "quick" if args.quick else "full")
+    minute = os.path.join(root, "minute")
+    wanted = len(symbols.split(",")) * days
+    if len(glob.glob(os.path.join(minute, "*", "*.csv"))) != wanted:
+        shutil.rmtree(minute, ignore_errors=True)
+        subprocess.run([os.path.join(args.build, "inputs", "rask-gen-minute"), "--out", minute, "--symbols", symbols,
+                        "--start", "2010-01-04", "--days", str(days), "--seed", "7", "--prices", "full"], check=True,
+                       capture_output=True)
+    files = sorted(glob.glob(os.path.join(minute, "*", "*.csv")))
+    big = os.path.join(root, "big.csv")
+    if not os.path.exists(big) or os.path.getsize(big) < big_bytes - 1000:
+        bodies = []
+        for path in files:
+            with open(path) as f:
+                header = f.readline()
+                bodies.append(f.read())
+        body = "".join(bodies)
+        with open(big + ".tmp", "w") as out:
+            out.write(header)
+            written = len(header)
+            while written < big_bytes:
+                chunk = body if written + len(body) <= big_bytes else body[:body.rfind("\n", 0, big_bytes - written) + 1]
+                if not chunk:
+                    break
+                out.write(chunk)
+                written += len(chunk)
+        os.rename(big + ".tmp", big)
+    return os.path.join(minute, "*", "*.csv"), sum(os.path.getsize(f) for f in files), big
 
 
-def rask(build, pattern, ranks, threads, repetitions):
-    out, _ = mpirun(build, [pattern, repetitions + 1], ranks, threads)
-    runs = [float(m.group(1)) for m in re.finditer(r" seconds ([\d.]+)", out)][1:]  # the first warms the page cache
-    cpu = [float(m.group(1)) for m in re.finditer(r"cpu_seconds ([\d.]+)", out)][1:]
-    checksum = float(re.search(r"checksum ([\d.]+)", out).group(1))
-    # Whole process, one computation: start-up, MPI, reading, parsing, result, exit.
-    whole = statistics.median(mpirun(build, [pattern, 1], ranks, threads)[1] for _ in range(3))
-    rss_kb = int(re.search(r"peak_rss_kb (\d+)", out).group(1))
-    return {"seconds": statistics.median(runs), "runs": runs, "cpu_seconds": statistics.median(cpu), "whole_process": whole, "peak_rss_mb": rss_kb / 1024,
-            "checksum": checksum}
+def run_fields(text):
+    """The compute line ("run 0 seconds S ... checksum C") and peak_rss_kb if printed."""
+    rows = harness.fields(text)
+    out = next(row for row in rows if "seconds" in row)
+    out.update(next((row for row in rows if "peak_rss_kb" in row), {}))
+    return out
 
 
-def peer(engine, pattern, repetitions, workers=2):
-    out = subprocess.run([PYTHON, os.path.join(HERE, "dask_frames.py"), engine, pattern, "--repetitions",
-                          str(repetitions), "--workers", str(workers)], check=True, capture_output=True,
-                         text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def sides(args, pattern, cpp_layouts, job_layouts, blocksize=None):
+    """Samplers, one process a sample: name -> function returning {seconds, whole, checksum, ...}."""
+    program = [os.path.join(args.build, "bench", "bench_frame")]
+    script = os.path.join(harness.HERE, "job_frames.py")
+    samplers = {}
+    for ranks, threads in cpp_layouts:
+        def cpp(r=ranks, t=threads):
+            out, _, whole = harness.mpirun(program, [pattern, 1] + ([blocksize] if blocksize is not None else []), r, t)
+            return dict(run_fields(out), whole=whole)
+        samplers[f"{ranks}x{threads} C++"] = cpp
+    for ranks, threads in job_layouts:
+        def job(r=ranks, t=threads):
+            extra = [] if blocksize is None else [1, blocksize or "none"]
+            out, _, whole = harness.rask_run(args.build, script, [pattern] + extra, r, t)
+            return dict(run_fields(out), whole=whole)
+        samplers[f"{ranks}x{threads} job script"] = job
+    return samplers
 
 
-def memory_limited(build, big, big_bytes, want_checksum):
-    """The aggregation under a cgroup-v1 memory limit of a third of the file (root only).
-    The file is first dropped from the page cache, so its pages are read again and charged
-    to the job: page cache included, the job may hold at most a third of the file."""
+def peer(engine, pattern):
+    def sample():
+        out, _, whole = harness.python([os.path.join(harness.HERE, "dask_frames.py"), engine, pattern])
+        result = harness.last_json(out)
+        return {"seconds": result["runs"][0], "whole": whole, "checksum": result["checksum"]}
+    return sample
+
+
+def same_answer(rows, dask_rows):
+    want = dask_rows[0]["checksum"]
+    return all(abs(row["checksum"] - want) <= 1e-9 * abs(want) for row in rows)
+
+
+def report(bench, case, runs, size, pandas=False):
+    dask = runs["dask"]
+    rate = lambda rows: [size / MB / row["seconds"] for row in rows]  # noqa: E731
+    for layout, rows in runs.items():
+        if layout in ("dask", "pandas"):
+            continue
+        note = "" if same_answer(rows, dask) else "RESULT DIFFERS FROM DASK; "
+        if "peak_rss_kb" in rows[0]:
+            note += f"peak RSS of the largest rank {max(r['peak_rss_kb'] for r in rows) / 1024:.0f} MB"
+        bench.figure(f"{case}, in-process", layout, rate(rows), "MB/s", rate(dask), "Dask threads",
+                     higher_is_better=True, note=note.rstrip("; "), summary=layout.startswith("2x1"))
+        bench.figure(f"{case}, whole process", layout, [row["whole"] for row in rows], "s",
+                     [row["whole"] for row in dask], "Dask threads, whole process", summary=layout == "2x1 C++")
+    if pandas:
+        bench.figure(f"{case}, in-process", "2x1 C++", rate(runs["2x1 C++"]), "MB/s", rate(runs["pandas"]),
+                     "pandas alone", higher_is_better=True)
+
+
+def files_case(bench, args, pattern, size, count):
+    case = f"{count:,} per-day CSV files ({size / MB:.0f} MB), hourly mean close"
+    bench.section(case)
+    samplers = sides(args, pattern, ((1, 1), (1, 2), (2, 1)), ((2, 1), (1, 2)))
+    samplers["dask"] = peer("dask", pattern)
+    report(bench, case, harness.alternate(samplers, args.repeat), size)
+
+
+def big_case(bench, args, big):
+    size = os.path.getsize(big)
+    case = f"one {size / MB:.0f} MB CSV, hourly mean close"
+    bench.section(case)
+    samplers = sides(args, big, ((1, 1), (1, 2), (2, 1)), ((2, 1), (1, 2)))
+    samplers["dask"] = peer("dask", big)
+    samplers["pandas"] = peer("pandas", big)
+    report(bench, case, harness.alternate(samplers, args.repeat), size, pandas=True)
+
+
+def blocksize_case(bench, args, big):
+    size = os.path.getsize(big)
+    bench.section(f"one {size / MB:.0f} MB CSV by blocksize, 2 ranks x 1 thread, in-process MB/s")
+    samplers = {"dask": peer("dask", big)}
+    for blocksize in (1 << 20, 16 << 20, 64 << 20, 0):
+        for name, sampler in sides(args, big, ((2, 1),), ((2, 1),), blocksize).items():
+            samplers[f"{name}, blocksize {f'{blocksize >> 20} MiB' if blocksize else 'None'}"] = sampler
+    runs = harness.alternate(samplers, args.repeat)
+    dask = [size / MB / row["seconds"] for row in runs.pop("dask")]
+    for layout, rows in runs.items():
+        bench.figure(f"one {size / MB:.0f} MB CSV, in-process", layout, [size / MB / row["seconds"] for row in rows],
+                     "MB/s", dask, "Dask threads, default blocksize", higher_is_better=True, summary=False)
+
+
+def memory_case(bench, args, big):
+    """Under a cgroup-v1 memory limit of a third of the file (root only). The file is first
+    dropped from the page cache, so its pages are read again and charged to the job: page
+    cache included, the job may hold at most a third of the file."""
     root = "/sys/fs/cgroup/memory"
     if os.geteuid() != 0 or not os.path.isdir(root):
-        print("memory-limit run skipped (needs root and the cgroup-v1 memory controller)")
-        return None
-    limit = big_bytes // 3
+        print("  memory-limit run skipped (needs root and the cgroup-v1 memory controller)", flush=True)
+        return
+    size = os.path.getsize(big)
+    limit = max(size // 3, 150 * MB)  # rask's own processes need about 100 MB (--quick's file is small)
+    bench.section(f"one {size / MB:.0f} MB CSV under a memory limit of {limit / MB:.0f} MB (page cache included)")
     group = os.path.join(root, f"rask-bench-{os.getpid()}")
     os.mkdir(group)
     try:
@@ -75,108 +173,44 @@ def memory_limited(build, big, big_bytes, want_checksum):
         fd = os.open(big, os.O_RDONLY)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         os.close(fd)
-        command = ["mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", "--allow-run-as-root",
-                   os.path.join(build, "bench", "bench_frame"), big, "1"]
-        env = dict(os.environ, OMP_NUM_THREADS="1")
-        start = time.perf_counter()
-        r = subprocess.run(["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh", *command], env=env,
-                           capture_output=True, text=True)
-        seconds = time.perf_counter() - start
+        command = harness.mpirun_prefix(2) + [os.path.join(args.build, "bench", "bench_frame"), big, "1"]
+        try:
+            out, _, seconds = harness.run(["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh",
+                                           *command], env=dict(os.environ, OMP_NUM_THREADS="1"))
+            outcome = "completed" if "checksum" in out else "FAILED: no result"
+        except RuntimeError as error:
+            seconds, outcome = float("nan"), f"FAILED: {str(error)[-200:]}"
         with open(os.path.join(group, "memory.max_usage_in_bytes")) as f:
             peak = int(f.read())
         with open(os.path.join(group, "memory.failcnt")) as f:
             failcnt = int(f.read())
     finally:
-        os.rmdir(group)
-    m = re.search(r"checksum ([\d.]+)", r.stdout)
-    ok = r.returncode == 0 and m is not None and abs(float(m.group(1)) - want_checksum) < 1e-9 * abs(want_checksum)
-    print(f"  under a memory limit of {limit / 1e6:.0f} MB (a third of the file; page cache included), 2 ranks x 1 "
-          f"thread: {'completed, same answer as Dask' if ok else 'FAILED: ' + r.stderr[-300:]} in {seconds:.2f} s, "
-          f"cgroup peak {peak / 1e6:.0f} MB, {failcnt} times at the limit (pages reclaimed)")
-    return {"limit_bytes": limit, "ok": ok, "seconds": seconds, "peak_bytes": peak, "failcnt": failcnt}
-
-
-def prepare_data(build, data):
-    """The inputs, generated once under `data`: 1,000 per-day files (2 symbols x 500
-    days) and one ~447 MB CSV of their rows. Returns (the files, the big file)."""
-    minute = os.path.join(data, "minute")
-    if len(glob.glob(os.path.join(minute, "*", "*.csv"))) != 1000:
-        shutil.rmtree(minute, ignore_errors=True)
-        subprocess.run([os.path.join(build, "inputs", "rask-gen-minute"), "--out", minute, "--symbols", "aig,ibm",
-                        "--start", "2010-01-04", "--days", "500", "--seed", "7"], check=True, capture_output=True)
-    files = sorted(glob.glob(os.path.join(minute, "*", "*.csv")))
-    big = os.path.join(data, "big.csv")
-    if not os.path.exists(big) or os.path.getsize(big) < BIG_BYTES - 1000:
-        bodies = []
-        for f in files:
-            with open(f) as fh:
-                header = fh.readline()
-                bodies.append(fh.read())
-        body = "".join(bodies)
-        with open(big + ".tmp", "w") as out:
-            out.write(header)
-            written = len(header)
-            while written < BIG_BYTES:
-                chunk = body if written + len(body) <= BIG_BYTES else body[:body.rfind("\n", 0, BIG_BYTES - written) + 1]
-                if not chunk:
-                    break
-                out.write(chunk)
-                written += len(chunk)
-        os.rename(big + ".tmp", big)
-    return files, big
+        for _ in range(20):  # the cgroup stays busy while its last pages are uncharged
+            try:
+                os.rmdir(group)
+                break
+            except OSError:
+                time.sleep(0.5)
+    bench.figure(f"one {size / MB:.0f} MB CSV under a {limit / MB:.0f} MB memory limit, whole process", "2x1 C++",
+                 [seconds], "s", note=f"{outcome}; cgroup peak {peak / MB:.0f} MB, {failcnt} times at the limit",
+                 summary=False)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build", default="build")
-    parser.add_argument("--data", default="/tmp/rask-bench-frames")
-    parser.add_argument("--repetitions", type=int, default=5)
-    args = parser.parse_args()
-    build = os.path.abspath(args.build)
-    files, big = prepare_data(build, args.data)
-    small_bytes = sum(os.path.getsize(f) for f in files)
-    minute = os.path.join(args.data, "minute")
-    big_bytes = os.path.getsize(big)
-    results = {"small": {}, "big": {}}
-
-    pattern = os.path.join(minute, "*", "*.csv")
-    print(f"1,000 per-day files ({small_bytes / 1e6:.1f} MB), groupby(timestamp.dt.hour).close.mean()", flush=True)
-    dask_small = peer("dask", pattern, 2)
-    results["small"]["dask"] = dask_small
-    print(f"  Dask, threads x 2: {dask_small['seconds']:.3f} s ({small_bytes / 1e6 / dask_small['seconds']:.1f} MB/s)")
-    for ranks, threads in ((1, 1), (1, 2), (2, 1)):
-        r = rask(build, pattern, ranks, threads, args.repetitions)
-        ok = abs(r["checksum"] - dask_small["checksum"]) < 1e-9 * abs(dask_small["checksum"])
-        results["small"][f"rask {ranks}x{threads}"] = r
-        print(f"  rask {ranks} rank x {threads} thread: {r['seconds']:.4f} s in-process "
-              f"({small_bytes / 1e6 / r['seconds']:.0f} MB/s), whole process {r['whole_process']:.2f} s, "
-              f"peak RSS {r['peak_rss_mb']:.0f} MB | Dask / rask = {dask_small['seconds'] / r['seconds']:.0f}x"
-              f"{'' if ok else ' (RESULT DIFFERS FROM DASK)'}", flush=True)
-
-    print(f"one {big_bytes / 1e6:.0f} MB CSV of the same rows", flush=True)
-    pandas_big = peer("pandas", big, 1)
-    dask_big = peer("dask", big, 1)
-    results["big"]["pandas"] = pandas_big
-    results["big"]["dask"] = dask_big
-    print(f"  pandas alone (1 core): {pandas_big['seconds']:.2f} s ({big_bytes / 1e6 / pandas_big['seconds']:.0f} MB/s)")
-    print(f"  Dask, threads x 2:     {dask_big['seconds']:.2f} s ({big_bytes / 1e6 / dask_big['seconds']:.0f} MB/s)")
-    for ranks, threads in ((1, 1), (1, 2), (2, 1)):
-        r = rask(build, big, ranks, threads, args.repetitions)
-        ok = abs(r["checksum"] - dask_big["checksum"]) < 1e-9 * abs(dask_big["checksum"])
-        results["big"][f"rask {ranks}x{threads}"] = r
-        rate = big_bytes / 1e6 / r["seconds"]
-        print(f"  rask {ranks} rank x {threads} thread: {r['seconds']:.3f} s in-process ({rate:.0f} MB/s, "
-              f"{rate / (ranks * threads):.0f} MB/s per core; {big_bytes / 1e6 / r['cpu_seconds']:.0f} MB per CPU "
-              f"second), whole process {r['whole_process']:.2f} s, peak RSS "
-              f"{r['peak_rss_mb']:.0f} MB ({r['peak_rss_mb'] * 1.048576e6 / big_bytes:.2f}x the file) | "
-              f"Dask / rask = {dask_big['seconds'] / r['seconds']:.1f}x"
-              f"{'' if ok else ' (RESULT DIFFERS FROM DASK)'}", flush=True)
-    limited = memory_limited(build, big, big_bytes, dask_big["checksum"])
-    if limited:
-        results["memory_limit"] = limited
-    with open(os.path.join(build, "bench_frames.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"(all figures in {os.path.join(build, 'bench_frames.json')})")
+    parser = harness.arguments(__doc__)
+    parser.add_argument("--data", default="/tmp/rask-bench-frames", help="where the generated inputs are kept")
+    args = harness.parse(parser)
+    bench = harness.Bench("frames", args, "dataframes: C++ and job scripts against dask.dataframe")
+    pattern, size, big = prepare_data(args)
+    if bench.wants("files"):
+        files_case(bench, args, pattern, size, len(glob.glob(pattern)))
+    if bench.wants("big"):
+        big_case(bench, args, big)
+    if bench.wants("blocksize"):
+        blocksize_case(bench, args, big)
+    if bench.wants("memory"):
+        memory_case(bench, args, big)
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 // Per-task overhead: a map of `inc` over n integers, then a tree sum with fan-in 8
-// (n = 100,000 gives 114,287 tasks), as bench/run_bench.py runs it in Dask.
+// (n = 100,000 gives 114,287 tasks), as bench/bench_tasks.py runs it in Dask.
 //
 //     inc(0) inc(1) ... inc(7)   inc(8) ... inc(15)   ...
 //        \    |    /              \    |    /

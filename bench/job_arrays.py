@@ -1,5 +1,5 @@
 """bench_arrays (bench/bench_arrays.cpp) as a job script: the same computations written
-with dask.array under `rask run`, printing the same lines, so that bench/run_job_arrays.py
+with dask.array under `rask run`, printing the same lines, so that bench/bench_arrays.py
 can set the two side by side. Timed on rank 0 around building and computing.
 
   mpirun -n 2 rask run bench/job_arrays.py std N CHUNK REPS

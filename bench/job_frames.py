@@ -1,19 +1,21 @@
-"""The frames benchmark as a job script: groupby(timestamp.dt.hour).close.mean() over
-CSV files with dask.dataframe, computed `repetitions` times; prints each compute's time
-(in the script, around .compute(): the same span bench_frame times in C++, which also
-builds its expression once before its loop).
+"""The frames benchmark as a job script, as a newcomer writes it:
+dd.read_csv(PATTERN, parse_dates=['timestamp']) with Dask's default blocksize, then
+groupby(timestamp.dt.hour).close.mean().compute(), REPETITIONS times (default once);
+prints each compute's time (around .compute(): the span bench/bench_frame.cpp times).
 
-    mpirun -n 2 rask run bench/job_frames.py PATTERN REPETITIONS BLOCKSIZE
+    mpirun -n 2 rask run bench/job_frames.py PATTERN [REPETITIONS [BLOCKSIZE|none]]
 """
 import sys
 import time
 
 import dask.dataframe as dd
 
-pattern, repetitions, blocksize = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-# Built once, as bench_frame builds its expression once (Dask's read_csv reads the first
-# rows for the columns and dtypes here; rask's reads every file's header, once).
-df = dd.read_csv(pattern, parse_dates=["timestamp"], blocksize=blocksize)
+pattern = sys.argv[1]
+repetitions = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+options = {}
+if len(sys.argv) > 3:
+    options["blocksize"] = None if sys.argv[3] == "none" else int(sys.argv[3])
+df = dd.read_csv(pattern, parse_dates=["timestamp"], **options)
 hourly = df.groupby(df.timestamp.dt.hour).close.mean()
 for run in range(repetitions):
     start = time.perf_counter()

@@ -6,9 +6,13 @@
 // timestamp,open,high,low,close,volume and 390 rows, 09:30 to 15:59, per weekday.
 // With --layout workshop, the workshop's own files: timestamp,close,high,low,open and
 // 2-minute bars from 09:00 to 16:00 (211 rows), no volume.
+// Prices have 4 decimals; with --prices full, every digit of the double, as pandas'
+// to_csv writes float64 (shortest round-trip form: 62.48110000000001, 62.0).
 // The same arguments give the same bytes on any machine: prices come from a
 // counter-based generator keyed by (seed, symbol, day, minute).
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -64,10 +68,21 @@ void civil_from_days(long z, long& y, unsigned& m, unsigned& d) {
   y += m <= 2;
 }
 
+// A price as the CSV shows it: 4 decimals, or (full) the shortest text that reads back
+// as the same double, with ".0" on whole numbers as Python's repr writes them.
+std::string price_text(double value, bool full) {
+  std::array<char, 32> text{};
+  if (!full) return std::string(text.data(), std::snprintf(text.data(), text.size(), "%.4f", value));
+  const auto end = std::to_chars(text.data(), text.data() + text.size(), value).ptr;
+  std::string out(text.data(), end);
+  if (out.find_first_of(".e") == std::string::npos) out += ".0";
+  return out;
+}
+
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "rask-gen-minute: " << problem << "\n"
             << "usage: rask-gen-minute [--out DIR (inputs/minute)] [--symbols a,b,...] [--start YYYY-MM-DD] [--days N] [--seed S]"
-               " [--layout full|workshop]\n";
+               " [--layout full|workshop] [--prices 4|full]\n";
   std::exit(2);
 }
 
@@ -86,7 +101,7 @@ int main(int argc, char** argv) {
   std::string out = "inputs/minute", symbols = "aig", start = "2010-01-04";
   long days = 20;
   std::uint64_t seed = 1;
-  bool workshop = false;
+  bool workshop = false, full_prices = false;
   for (int arg_idx = 1; arg_idx < argc; ++arg_idx) {
     std::string flag = argv[arg_idx];
     if (arg_idx + 1 >= argc) usage("missing value after " + flag);
@@ -98,6 +113,8 @@ int main(int argc, char** argv) {
     else if (flag == "--seed") seed = whole_number(flag, value);
     else if (flag == "--layout" && (value == "full" || value == "workshop")) workshop = value == "workshop";
     else if (flag == "--layout") usage("--layout wants full or workshop, got '" + value + "'");
+    else if (flag == "--prices" && (value == "4" || value == "full")) full_prices = value == "full";
+    else if (flag == "--prices") usage("--prices wants 4 or full, got '" + value + "'");
     else usage("unknown option " + flag);
   }
   long year = 0;
@@ -138,7 +155,6 @@ int main(int argc, char** argv) {
       file << (workshop ? "timestamp,close,high,low,open\n" : "timestamp,open,high,low,close,volume\n");
       const int bars = workshop ? 211 : 390;
       const std::uint64_t day_key = mix(key + static_cast<std::uint64_t>(day_number));
-      char row[160];
       for (int minute = 0; minute < bars; ++minute) {
         // Full: one bar a minute from 09:30; workshop: one every 2 minutes from 09:00.
         const int offset = workshop ? 2 * minute : 30 + minute;
@@ -150,11 +166,18 @@ int main(int argc, char** argv) {
         const double high = std::max(open, close) * (1.0 + 0.001 * uniform(day_key, 4 * minute + 2));
         const double low = std::min(open, close) * (1.0 - 0.001 * uniform(day_key, 4 * minute + 3));
         const long volume = 100 + static_cast<long>(5000 * uniform(day_key ^ 0x5eed, minute));
-        if (workshop)
-          std::snprintf(row, sizeof row, "%s %02d:%02d:00,%.4f,%.4f,%.4f,%.4f\n", date, hh, mm, close, high, low, open);
-        else
-          std::snprintf(row, sizeof row, "%s %02d:%02d:00,%.4f,%.4f,%.4f,%.4f,%ld\n", date, hh, mm, open, high, low,
-                        close, volume);
+        char stamp[48];
+        std::snprintf(stamp, sizeof stamp, "%s %02d:%02d:00", date, hh, mm);
+        std::string row = stamp;
+        for (double value : workshop ? std::array{close, high, low, open} : std::array{open, high, low, close}) {
+          row += ',';
+          row += price_text(value, full_prices);
+        }
+        if (!workshop) {
+          row += ',';
+          row += std::to_string(volume);
+        }
+        row += '\n';
         file << row;
         price = close;
       }

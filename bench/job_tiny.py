@@ -1,9 +1,10 @@
-"""100,000 tiny Python tasks: a map of `inc`, then a tree sum with fan-in 8. The same
-file runs under Dask and under `rask run`; prints one JSON line with its timings.
+"""100,000 tiny Python tasks: a map of `inc`, then a tree sum with fan-in 8, written as
+a newcomer writes them (no hints). The same file runs under Dask and under `rask run`;
+prints one JSON line with its timings (bench/bench_tasks.py runs it).
 
-    python3 bench/jobs_tiny.py 100000 threads        Dask, threaded scheduler
-    python3 bench/jobs_tiny.py 10000 distributed     Dask, 2 local workers x 1 thread
-    mpirun -n 2 rask run bench/jobs_tiny.py 100000   rask
+    python3 bench/job_tiny.py 100000 threads        Dask, threaded scheduler
+    python3 bench/job_tiny.py 10000 distributed     Dask, 2 local workers x 1 thread
+    mpirun -n 2 rask run bench/job_tiny.py 100000   rask
 """
 import json
 import sys
@@ -27,7 +28,7 @@ def main():
     client = None
     if scheduler == "distributed":
         from dask.distributed import Client, LocalCluster
-        client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True))
+        client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None))
     start = time.perf_counter()
     cpu_start = time.process_time()
     layer = [delayed(inc)(i) for i in range(n)]
