@@ -32,7 +32,7 @@ def summary(results, machine, repeat, quick):
         f"`make bench` of {machine['date']}, commit {machine['commit']}; {machine['cores']} cores ({machine['cpu']}), "
         f"Dask {machine['dask']}, Python {machine['python']}. Load average (1 min) {min(loads):.2f}–{max(loads):.2f} "
         f"during the run; up {machine['uptime_s'] // 60} min at the start, "
-        f"{'the first benchmark run since boot' if machine['fresh_boot'] else 'not the first benchmark run since boot'}.",
+        f"{'the' if machine['fresh_boot'] else 'not the'} first benchmark run since boot.",
         "",
         f"Each figure is the median of {repeat} samples{' (--quick: small sizes)' if quick else ''}, min–max in "
         "brackets; the peer (Dask's threaded scheduler with 2 workers unless the cell names another) ran in the same "

@@ -51,7 +51,7 @@ def report(bench, case, runs, dask, key="seconds", unit="s", higher_is_better=Fa
     for layout, rows in runs.items():
         samples = [row[key] for row in rows]
         bench.figure(case, layout, samples, unit, dask, peer_name, higher_is_better,
-                     note=note(rows) if note else "")
+                     note=note(rows) if note else "", summary=layout != "1x2 job script")
         cpp = runs.get(layout.replace("job script", "C++"))
         if layout.endswith("job script") and cpp:
             bench.figure(case, layout, samples, unit, [row[key] for row in cpp], "the C++ program", higher_is_better,

@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
   double seconds = 0, ideal = 0;
   if (mode == "cartesian") {
     std::vector<long> A(50), B(25);
-    for (std::size_t i = 0; i < A.size(); ++i) A[i] = 1 + static_cast<long>(i * 7 % 9);
-    for (std::size_t i = 0; i < B.size(); ++i) B[i] = 4 + static_cast<long>(i * 5 % 9);
+    // The job script's lists (bench/job_exercises.py): values in [1, 9] and [4, 12].
+    for (std::size_t a_idx = 0; a_idx < A.size(); ++a_idx) A[a_idx] = 1 + static_cast<long>(a_idx * 7 % 9);
+    for (std::size_t b_idx = 0; b_idx < B.size(); ++b_idx) B[b_idx] = 4 + static_cast<long>(b_idx * 5 % 9);
     rt.barrier();
     const double start = rt.wtime();
     std::vector<rask::Delayed<long>> cells;

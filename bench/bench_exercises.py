@@ -38,7 +38,7 @@ def exercise(bench, args, mode, title):
             seconds = [r["seconds"] for r in samples]
             ideal = samples[0]["ideal"]
             over = 100 * (statistics.median(seconds) / ideal - 1)
-            bench.figure(f"{title}, {name}", f"{ranks}x1 {name}", seconds, "s", dask,
+            bench.figure(title, f"{ranks}x1 {name}", seconds, "s", dask,
                          note=f"{over:+.1f} % over the ideal {ideal:.3g} s; Dask {dask_over:+.1f} % on 2",
                          summary=ranks == 2)
 

@@ -3,17 +3,17 @@ read_csv(PATTERN, parse_dates=['timestamp']), then groupby(timestamp.dt.hour).cl
 on minute bars whose prices carry every digit (as pandas' to_csv writes float64).
 
   /usr/bin/python3 bench/bench_frames.py --build build [--repeat 5] [--quick]
-                   [--only files,big,blocksize,memory]
+                   [--only files,big,blocksize,memory,pandas]
 
 files:     1,000 per-day files (2 symbols x 500 days, rask-gen-minute --prices full).
-big:       one ~447 MB CSV of the same rows (generated under --data, never committed);
-           also against pandas alone.
-blocksize: the big file at 2 ranks x 1 thread with blocksize 1 MB, 16 MB, 64 MB and None,
+big:       one ~447 MB CSV of the same rows (generated under --data, never committed).
+pandas:    (only when named in --only, with big) the big file against pandas alone.
+blocksize: the big file at 2 ranks x 1 thread with blocksize 1, 16 and 64 MiB and None,
            against Dask at its default.
 memory:    the big file under a cgroup memory limit of a third of its size, at least 150 MB
            (root and cgroup v1 only; one run).
-rask's C++ program (bench/bench_frame.cpp, C++ default blocksize) at 1x1, 1x2 and 2x1, and
-the job script (bench/job_frames.py, Dask's default blocksize) at 2x1 and 1x2; the peer is
+rask's C++ program (bench/bench_frame.cpp, C++ default blocksize) at 1x2 and 2x1, and the
+job script (bench/job_frames.py, Dask's default blocksize) at 2x1; the peer is
 bench/dask_frames.py with Dask's threaded scheduler (2 workers, default blocksize). Every
 sample is one process computing once, as a newcomer's run: the compute's time in the
 process, and the whole process's (start-up, reading, result, exit)."""
@@ -55,7 +55,8 @@ def prepare_data(args):
             out.write(header)
             written = len(header)
             while written < big_bytes:
-                chunk = body if written + len(body) <= big_bytes else body[:body.rfind("\n", 0, big_bytes - written) + 1]
+                end = len(body) if written + len(body) <= big_bytes else body.rfind("\n", 0, big_bytes - written) + 1
+                chunk = body[:end]
                 if not chunk:
                     break
                 out.write(chunk)
@@ -79,7 +80,8 @@ def sides(args, pattern, cpp_layouts, job_layouts, blocksize=None):
     samplers = {}
     for ranks, threads in cpp_layouts:
         def cpp(r=ranks, t=threads):
-            out, _, whole = harness.mpirun(program, [pattern, 1] + ([blocksize] if blocksize is not None else []), r, t)
+            extra = [] if blocksize is None else [blocksize]
+            out, _, whole = harness.mpirun(program, [pattern, 1] + extra, r, t)
             return dict(run_fields(out), whole=whole)
         samplers[f"{ranks}x{threads} C++"] = cpp
     for ranks, threads in job_layouts:
@@ -104,7 +106,7 @@ def same_answer(rows, dask_rows):
     return all(abs(row["checksum"] - want) <= 1e-9 * abs(want) for row in rows)
 
 
-def report(bench, case, runs, size, pandas=False):
+def report(bench, case, runs, size):
     dask = runs["dask"]
     rate = lambda rows: [size / MB / row["seconds"] for row in rows]  # noqa: E731
     for layout, rows in runs.items():
@@ -117,7 +119,7 @@ def report(bench, case, runs, size, pandas=False):
                      higher_is_better=True, note=note.rstrip("; "), summary=layout.startswith("2x1"))
         bench.figure(f"{case}, whole process", layout, [row["whole"] for row in rows], "s",
                      [row["whole"] for row in dask], "Dask threads, whole process", summary=layout == "2x1 C++")
-    if pandas:
+    if "pandas" in runs:
         bench.figure(f"{case}, in-process", "2x1 C++", rate(runs["2x1 C++"]), "MB/s", rate(runs["pandas"]),
                      "pandas alone", higher_is_better=True)
 
@@ -125,7 +127,7 @@ def report(bench, case, runs, size, pandas=False):
 def files_case(bench, args, pattern, size, count):
     case = f"{count:,} per-day CSV files ({size / MB:.0f} MB), hourly mean close"
     bench.section(case)
-    samplers = sides(args, pattern, ((1, 1), (1, 2), (2, 1)), ((2, 1), (1, 2)))
+    samplers = sides(args, pattern, ((1, 2), (2, 1)), ((2, 1),))
     samplers["dask"] = peer("dask", pattern)
     report(bench, case, harness.alternate(samplers, args.repeat), size)
 
@@ -134,10 +136,11 @@ def big_case(bench, args, big):
     size = os.path.getsize(big)
     case = f"one {size / MB:.0f} MB CSV, hourly mean close"
     bench.section(case)
-    samplers = sides(args, big, ((1, 1), (1, 2), (2, 1)), ((2, 1), (1, 2)))
+    samplers = sides(args, big, ((1, 2), (2, 1)), ((2, 1),))
     samplers["dask"] = peer("dask", big)
-    samplers["pandas"] = peer("pandas", big)
-    report(bench, case, harness.alternate(samplers, args.repeat), size, pandas=True)
+    if bench.wants("pandas", default=False):
+        samplers["pandas"] = peer("pandas", big)
+    report(bench, case, harness.alternate(samplers, args.repeat), size)
 
 
 def blocksize_case(bench, args, big):

@@ -26,7 +26,7 @@ def overhead(bench, args):
     n = 10_000 if args.quick else args.tasks
     small = max(1000, n // 50)
     tiny = os.path.join(harness.HERE, "job_tiny.py")
-    bench.section(f"per-task overhead: map of inc over {n:,} + tree sum (fan-in 8), us per task, build + compute")
+    bench.section(f"per-task overhead: map of inc over {n:,} + tree sum (fan-in 8), µs per task, build + compute")
     program = [os.path.join(args.build, "bench", "bench_overhead")]
 
     def cpp(ranks, threads):
@@ -46,10 +46,9 @@ def overhead(bench, args):
     distributed = harness.repeat(dask("distributed", small), args.repeat)
     case = f"{n:,} tiny tasks + tree sum"
     for layout in ("1x1", "1x2", "2x1"):
-        bench.figure(f"{case}, C++", f"{layout} C++", runs[layout], "us/task", runs["dask"],
-                     summary=layout == "2x1")
-    bench.figure(f"{case}, job script", "2x1 job script", runs["job"], "us/task", runs["dask"])
-    bench.figure(f"{case}, job script", "2x1 job script", runs["job"], "us/task", distributed,
+        bench.figure(case, f"{layout} C++", runs[layout], "µs/task", runs["dask"], summary=layout == "2x1")
+    bench.figure(case, "2x1 job script", runs["job"], "µs/task", runs["dask"])
+    bench.figure(case, "2x1 job script", runs["job"], "µs/task", distributed,
                  peer_name=f"dask.distributed 2x1, map of {small:,}")
 
 

@@ -218,8 +218,9 @@ def machine():
 
 def header_text(m):
     hours, rest = divmod(m["uptime_s"], 3600)
+    fresh = "the" if m["fresh_boot"] else "not the"
     return (f"{m['date']}, commit {m['commit']}, load average {' '.join(f'{x:.2f}' for x in m['load_average'])}, "
-            f"up {hours} h {rest // 60} min ({'first benchmark run since boot' if m['fresh_boot'] else 'not the first run since boot'}); "
+            f"up {hours} h {rest // 60} min ({fresh} first benchmark run since boot); "
             f"{m['cores']} cores ({m['cpu']}), Dask {m['dask']}")
 
 
@@ -235,8 +236,9 @@ class Bench:
               "ranks x threads per rank as each line says (mpirun --bind-to none, OMP_NUM_THREADS); "
               "ratio = times better for rask", flush=True)
 
-    def wants(self, case):
-        return self.args.only is None or case in self.args.only
+    def wants(self, case, default=True):
+        """Whether to run `case`: named in --only, or `default` when there is no --only."""
+        return default if self.args.only is None else case in self.args.only
 
     def section(self, title):
         print(f"{title}  [load {os.getloadavg()[0]:.1f}]", flush=True)
