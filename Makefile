@@ -56,6 +56,7 @@ demo: build $(DATA)/aig
 # Every bench driver, rask next to Dask in the same run; medians of BENCH_REPEAT (5) with
 # their min-max; bench/results/summary.md gathers the figures. BENCH_ONLY picks drivers
 # (tasks,exercises,transfer,arrays,frames,workshop); BENCH_QUICK=1 checks they work.
+# About 28 min at BENCH_REPEAT=5 on a quiet 2-core machine, 17 at 3; quick: 3 min.
 BENCH_REPEAT ?= 5
 BENCH_ONLY ?=
 BENCH_QUICK ?=

@@ -8,7 +8,13 @@ Runs bench/bench_<name>.py for each driver name below, in order, each with --bui
 --repeat and --quick; a driver that fails is reported and the rest still run (the exit
 status is then 1). Whether this is the first benchmark run since boot is decided once,
 here, for all of them. Writes bench/results/summary.md: a markdown table (case | rask |
-peer | ratio | date) with the header that says where the figures came from."""
+peer | ratio | date) with the header that says where the figures came from.
+
+Time on a quiet 2-core machine at --repeat 5, estimated from earlier figures: tasks 2 min,
+exercises 9 min (2,500 sleeping calls, ideal 31 s a run, x 3 sides x 5), transfer under
+1 min, arrays 8 min (Dask's svd takes 42 s a run), frames 5 min (and 1 min generating its
+inputs the first time), workshop 4 min (Dask 40 s a run): about 28 min; 17 at --repeat 3.
+--quick takes about 3 min."""
 import json
 import os
 import subprocess
