@@ -62,7 +62,8 @@ def summary(results, machine, repeat, quick):
 
 
 def main():
-    parser = harness.arguments(__doc__, quick_help="every driver with --quick")
+    parser = harness.arguments(__doc__, quick_help="every driver with --quick",
+                               only_help=f"comma-separated subset of the drivers ({','.join(DRIVERS)})")
     args = harness.parse(parser)
     drivers = [d for d in DRIVERS if args.only is None or d in args.only]
     unknown = (args.only or set()) - set(DRIVERS)

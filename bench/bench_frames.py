@@ -190,11 +190,13 @@ def memory_case(bench, args, big):
         with open(os.path.join(group, "memory.failcnt")) as f:
             failcnt = int(f.read())
     finally:
-        for _ in range(20):  # the cgroup stays busy while its last pages are uncharged
+        for attempt in range(20):  # the cgroup stays busy while its last pages are uncharged
             try:
                 os.rmdir(group)
                 break
-            except OSError:
+            except OSError as error:
+                if attempt == 19:
+                    print(f"  (could not remove {group}: {error})", flush=True)
                 time.sleep(0.5)
     bench.figure(f"one {size / MB:.0f} MB CSV under a {limit / MB:.0f} MB memory limit, whole process", "2x1 C++",
                  [seconds], "s", note=f"{outcome}; cgroup peak {peak / MB:.0f} MB, {failcnt} times at the limit",

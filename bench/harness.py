@@ -30,14 +30,15 @@ PYTHON = "/usr/bin/python3"  # Debian's, with python3-dask; another python3 may 
 BOOTS_SEEN = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "rask", "bench-boots")
 
 
-def arguments(doc, quick_help="small sizes, one repetition: checks that the driver works"):
+def arguments(doc, quick_help="small sizes, one repetition: checks that the driver works",
+              only_help="comma-separated subset of this driver's cases"):
     """The options every driver takes; a driver adds its own to the parser returned."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"), help="the build tree (default: build/)")
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", 5)),
                         help="samples per figure and side (default 5, or $BENCH_REPEAT)")
     parser.add_argument("--quick", action="store_true", help=quick_help)
-    parser.add_argument("--only", help="comma-separated subset of this driver's cases")
+    parser.add_argument("--only", help=only_help)
     return parser
 
 
