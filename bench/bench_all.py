@@ -40,7 +40,8 @@ def summary(results, machine, repeat, quick):
         f"during the run; up {machine['uptime_s'] // 60} min at the start, "
         f"{'the' if machine['fresh_boot'] else 'not the'} first benchmark run since boot.",
         "",
-        f"Each figure is the median of {repeat} samples{' (--quick: small sizes)' if quick else ''}, min–max in "
+        f"Each figure is the median of {repeat} sample{'s' if repeat != 1 else ''}"
+        f"{' (--quick: small sizes)' if quick else ''}, min–max in "
         "brackets; the peer (Dask's threaded scheduler with 2 workers unless the cell names another) ran in the same "
         "run, interleaved with rask. Layout: ranks x threads per rank (mpirun --bind-to none). The ratio is how many "
         "times better rask is: the peer's time over rask's, or rask's rate over the peer's. The cases are written as "
