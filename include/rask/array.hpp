@@ -132,8 +132,7 @@ class Array {
 
   /// Draws the chunk graph as dask's visualize does (Graphviz; `.dot` text, or `.svg`,
   /// `.png`, `.pdf` through the `dot` program), each task coloured by its rank. Plans
-  /// on every rank (no messages) and writes on rank 0; every rank must call it. A
-  /// square or wide svd (ScaLAPACK, run before its graph) cannot be drawn: InputError.
+  /// on every rank (no messages) and writes on rank 0; every rank must call it.
   void visualize(const std::string& path) const;
 
   /// The expression as bytes (a few hundred, however many chunks), for sending it to
