@@ -169,9 +169,16 @@ struct Literal {
 using OpParams = std::variant<ops::Full, ops::Arange, ops::Random, ops::Hdf5, ops::Persisted, ops::Unary, ops::Binary,
                               ops::Transpose, ops::Dot, ops::Reduce, ops::Rechunk, ops::Slice, ops::Linalg,
                               ops::Literal>;
+template <Op op, class T>
+constexpr bool params_of = std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(op), OpParams>, T>;
 static_assert(std::variant_size_v<OpParams> == static_cast<std::size_t>(Op::literal) + 1);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(Op::reduce), OpParams>, ops::Reduce>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(Op::literal), OpParams>, ops::Literal>);
+static_assert(params_of<Op::full, ops::Full> && params_of<Op::arange, ops::Arange> &&
+              params_of<Op::random, ops::Random> && params_of<Op::hdf5, ops::Hdf5> &&
+              params_of<Op::persisted, ops::Persisted> && params_of<Op::unary, ops::Unary> &&
+              params_of<Op::binary, ops::Binary> && params_of<Op::transpose, ops::Transpose> &&
+              params_of<Op::dot, ops::Dot> && params_of<Op::reduce, ops::Reduce> &&
+              params_of<Op::rechunk, ops::Rechunk> && params_of<Op::slice, ops::Slice> &&
+              params_of<Op::linalg, ops::Linalg> && params_of<Op::literal, ops::Literal>);
 
 /// Calls f(member) on every field of operation parameters `p`, in declaration order.
 template <class P, class F>
@@ -207,7 +214,8 @@ ArrayNodePtr finish(std::shared_ptr<ArrayNode> node);
 
 /// A node of the given logical shape in regular chunks (creation functions); checks the
 /// shape and chunks, naming `what` in errors.
-std::shared_ptr<ArrayNode> make_source(OpParams params, DType dtype, const Shape& shape, const Shape& chunks, const char* what);
+std::shared_ptr<ArrayNode> make_source(OpParams params, DType dtype, const Shape& shape, const Shape& chunks,
+                                       const char* what);
 
 /// Chunk sizes covering `extent` in pieces of `size` (the last one smaller). Throws
 /// ShapeError for size <= 0.
