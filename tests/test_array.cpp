@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <set>
 
 #include <rask/rask.hpp>
 
@@ -399,6 +400,64 @@ TEST(Array, ExpressionSerializesSmallAndRoundTrips) {
   EXPECT_THROW(Array::deserialize(junk), rask::SerializeError);
   bytes.resize(bytes.size() / 2);
   EXPECT_THROW(Array::deserialize(bytes), rask::SerializeError);
+}
+
+TEST(Array, EveryNodeFieldCrossesTheWireAndMakesTheToken) {
+  // Expressions differing in one parameter of one operation (seed, value, start, step,
+  // axis, operator, factorization part, ...): each must keep a token of its own (a
+  // parameter missing from the token would merge them) and come back from the wire whole.
+  using rask::Slice;
+  Array x = rask::random::random({12, 12}, {4, 4}, 3);
+  auto [su, ss, sv] = rask::linalg::svd(x);  // square: ScaLAPACK
+  auto [tu, ts, tv] = rask::linalg::svd(rask::random::random({60, 6}, {20, 6}, 1));  // tall: TSQR
+  auto [q, r] = rask::linalg::qr(rask::random::random({60, 6}, {20, 6}, 1));
+  std::vector<Array> exprs = {rask::full({12, 12}, 2.0, {4, 4}),
+                              rask::full({12, 12}, 3.0, {4, 4}),
+                              rask::arange(0, 10, 1, 5),
+                              rask::arange(1, 11, 1, 5),
+                              rask::arange(0, 20, 2, 5),
+                              x,
+                              rask::random::random({12, 12}, {4, 4}, 4),
+                              rask::random::uniform(0.0, 2.0, {12, 12}, {4, 4}, 3),
+                              rask::random::uniform(-1.0, 1.0, {12, 12}, {4, 4}, 3),
+                              rask::random::normal(0.0, 1.0, {12, 12}, {4, 4}, 3),
+                              rask::random::normal(0.0, 2.0, {12, 12}, {4, 4}, 3),
+                              -x,
+                              rask::exp(x),
+                              x + x,
+                              x * x,
+                              x.sum(0),
+                              x.prod(0),
+                              x.sum(1),
+                              x.sum(0, true),
+                              x(Slice{0, 6, 1}, Slice{0, 6, 1}),
+                              x(Slice{4, 10, 1}, Slice{0, 6, 1}),
+                              x(Slice{0, 6, 1}, Slice{4, 10, 1}),
+                              x(Slice{0, 12, 2}, Slice{0, 6, 1}),
+                              x(Slice{0, 6, 1}, Slice{0, 12, 2}),
+                              x.rechunk({6, 6}),
+                              x.T(),
+                              x.dot(x),
+                              su,
+                              ss,
+                              sv,
+                              tu,
+                              ts,
+                              tv,
+                              q,
+                              r,
+                              x.persist(),
+                              (x + 1).persist()};
+  std::set<std::uint64_t> tokens;
+  for (std::size_t k = 0; k < exprs.size(); ++k) {
+    SCOPED_TRACE("expression " + std::to_string(k) + ": " + exprs[k].describe());
+    tokens.insert(exprs[k].token());
+    Array back = Array::deserialize(exprs[k].serialize());
+    EXPECT_EQ(back.token(), exprs[k].token());
+    EXPECT_EQ(back.serialize(), exprs[k].serialize());
+    EXPECT_EQ(gather(back), gather(exprs[k]));
+  }
+  EXPECT_EQ(tokens.size(), exprs.size());
 }
 
 TEST(Array, ShapeErrorsNameShapesAndChunks) {

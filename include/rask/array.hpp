@@ -130,10 +130,9 @@ class Array {
   /// Where::all). Other ranks get an ArrayValue with the shape and no values.
   ArrayValue compute(Where where = Where::root) const;
 
-  /// Draws the chunk graph as dask's visualize does (Graphviz; `.dot` text, or `.svg`,
-  /// `.png`, `.pdf` through the `dot` program), each task coloured by its rank. Plans
-  /// on every rank (no messages) and writes on rank 0; every rank must call it. A
-  /// square or wide svd (ScaLAPACK, run before its graph) cannot be drawn: InputError.
+  /// Collective: draws the chunk graph as dask's visualize does (Graphviz; `.dot` text,
+  /// or `.svg`, `.png`, `.pdf` through the `dot` program), each task coloured by its
+  /// rank. Plans on every rank (no messages) and writes on rank 0.
   void visualize(const std::string& path) const;
 
   /// The expression as bytes (a few hundred, however many chunks), for sending it to

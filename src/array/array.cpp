@@ -4,36 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <numeric>
 #include <sstream>
 
 #include "array/node.hpp"
-#include "rask/token.hpp"
 
 namespace rask {
 namespace detail {
-
-ArrayNodePtr finish(std::shared_ptr<ArrayNode> n) {
-  Token t = token_combine(0xa77a1, static_cast<std::uint64_t>(n->op));
-  t = token_combine(t, n->sub);
-  t = token_combine(t, static_cast<std::uint64_t>(n->dtype));
-  t = token_combine(t, static_cast<std::uint64_t>(n->ndim));
-  t = token_combine(t, static_cast<std::uint64_t>(n->rows));
-  t = token_combine(t, static_cast<std::uint64_t>(n->cols));
-  t = token_combine(t, token_bytes(n->row_chunks.data(), n->row_chunks.size() * 8));
-  t = token_combine(t, token_bytes(n->col_chunks.data(), n->col_chunks.size() * 8));
-  for (const auto& a : n->args) t = token_combine(t, a->token);
-  for (auto v : n->ints) t = token_combine(t, static_cast<std::uint64_t>(v));
-  for (double v : n->reals) {
-    std::uint64_t bits;
-    std::memcpy(&bits, &v, 8);
-    t = token_combine(t, bits);
-  }
-  for (const auto& s : n->text) t = token_combine(t, token_bytes(s.data(), s.size()));
-  n->token = t;
-  return n;
-}
 
 std::vector<std::int64_t> regular_chunks(std::int64_t extent, std::int64_t size, const char* what) {
   if (size <= 0) throw ShapeError(std::string(what) + ": chunk size must be positive, got " + std::to_string(size));
@@ -93,18 +70,16 @@ std::pair<int, int> process_grid(std::int64_t row_blocks, std::int64_t col_block
 }
 
 int chunk_owner(const ArrayNode& n, std::int64_t bi, std::int64_t bj, int nranks) {
-  auto [pr, pc] = process_grid(n.row_blocks(), n.col_blocks(), nranks);
-  // Results left where a library put them (ScaLAPACK's grid) keep that grid.
-  if (n.op == Op::persisted && n.ints[1] > 0) pr = static_cast<int>(n.ints[1]), pc = static_cast<int>(n.ints[2]);
+  const auto [pr, pc] = process_grid(n.row_blocks(), n.col_blocks(), nranks);
   return static_cast<int>((bi % pr) * pc + (bj % pc));
 }
 
 namespace {
 
-std::shared_ptr<ArrayNode> make(Op op, DType dtype, int ndim, std::int64_t rows, std::int64_t cols,
+std::shared_ptr<ArrayNode> make(OpParams params, DType dtype, int ndim, std::int64_t rows, std::int64_t cols,
                                 std::vector<std::int64_t> row_chunks, std::vector<std::int64_t> col_chunks) {
   auto n = std::make_shared<ArrayNode>();
-  n->op = op;
+  n->params = std::move(params);
   n->dtype = dtype;
   n->ndim = ndim;
   n->rows = rows;
@@ -123,7 +98,8 @@ std::string shape_of(const Shape& s) {
 }  // namespace
 
 /// A node of the given logical shape in regular chunks (creation functions).
-std::shared_ptr<ArrayNode> make_source(Op op, DType dtype, const Shape& shape, const Shape& chunks, const char* what) {
+std::shared_ptr<ArrayNode> make_source(OpParams op, DType dtype, const Shape& shape, const Shape& chunks,
+                                       const char* what) {
   if (shape.size() > 2)
     throw ShapeError(std::string(what) + ": shape " + shape_of(shape) +
                      " has more than 2 dimensions; rask arrays are 0-d, 1-d or 2-d");
@@ -132,9 +108,10 @@ std::shared_ptr<ArrayNode> make_source(Op op, DType dtype, const Shape& shape, c
                      ": give one chunk size per dimension");
   for (auto extent : shape)
     if (extent < 0) throw ShapeError(std::string(what) + ": negative dimension in shape " + shape_of(shape));
-  if (shape.empty()) return make(op, dtype, 0, 1, 1, {1}, {1});
-  if (shape.size() == 1) return make(op, dtype, 1, 1, shape[0], {1}, regular_chunks(shape[0], chunks[0], what));
-  return make(op, dtype, 2, shape[0], shape[1], regular_chunks(shape[0], chunks[0], what),
+  if (shape.empty()) return make(std::move(op), dtype, 0, 1, 1, {1}, {1});
+  if (shape.size() == 1)
+    return make(std::move(op), dtype, 1, 1, shape[0], {1}, regular_chunks(shape[0], chunks[0], what));
+  return make(std::move(op), dtype, 2, shape[0], shape[1], regular_chunks(shape[0], chunks[0], what),
               regular_chunks(shape[1], chunks[1], what));
 }
 
@@ -195,9 +172,8 @@ Array binary(const Array& a, const Array& b, BinaryOp op) {
   std::vector<std::int64_t> rc, cc;
   axis(x.rows, y.rows, x.row_chunks, y.row_chunks, rows, rc);
   axis(x.cols, y.cols, x.col_chunks, y.col_chunks, cols, cc);
-  auto n = make(Op::binary, arithmetic_dtype(x.dtype, y.dtype, op), std::max(x.ndim, y.ndim), rows, cols, std::move(rc),
-                std::move(cc));
-  n->sub = static_cast<std::uint8_t>(op);
+  auto n = make(ops::Binary{op}, arithmetic_dtype(x.dtype, y.dtype, op), std::max(x.ndim, y.ndim), rows, cols,
+                std::move(rc), std::move(cc));
   n->args = {a.node(), b.node()};
   return Array(finish(n));
 }
@@ -208,8 +184,7 @@ Array unary(const Array& a, UnaryOp op) {
   if (op == UnaryOp::exp || op == UnaryOp::log || op == UnaryOp::sqrt) dtype = DType::float64;
   if (op == UnaryOp::neg && dtype == DType::boolean) dtype = DType::int64;
   if (op == UnaryOp::abs && dtype == DType::boolean) dtype = DType::boolean;
-  auto n = make(Op::unary, dtype, x.ndim, x.rows, x.cols, x.row_chunks, x.col_chunks);
-  n->sub = static_cast<std::uint8_t>(op);
+  auto n = make(ops::Unary{op}, dtype, x.ndim, x.rows, x.cols, x.row_chunks, x.col_chunks);
   n->args = {a.node()};
   return Array(finish(n));
 }
@@ -255,20 +230,18 @@ Array reduce(const Array& a, ReduceOp op, std::optional<int> axis, bool keepdims
   std::shared_ptr<ArrayNode> n;
   if (internal_axis == -1 || (x.ndim == 1 && internal_axis == 1)) {
     // Everything reduces to one value: 0-d, or all-ones dims with keepdims.
-    n = make(Op::reduce, dtype, keepdims ? x.ndim : 0, 1, 1, {1}, {1});
+    n = make(ops::Reduce{}, dtype, keepdims ? x.ndim : 0, 1, 1, {1}, {1});
     internal_axis = -1;
   } else if (internal_axis == 0) {
     // Rows reduce: a row of the column chunks.
-    n = make(Op::reduce, dtype, keepdims ? 2 : 1, 1, x.cols, {1}, x.col_chunks);
+    n = make(ops::Reduce{}, dtype, keepdims ? 2 : 1, 1, x.cols, {1}, x.col_chunks);
   } else if (keepdims) {
-    n = make(Op::reduce, dtype, 2, x.rows, 1, x.row_chunks, {1});
+    n = make(ops::Reduce{}, dtype, 2, x.rows, 1, x.row_chunks, {1});
   } else {
     // Columns reduce: a 1-d result, held as a row of the row chunks.
-    n = make(Op::reduce, dtype, 1, 1, x.rows, {1}, x.row_chunks);
+    n = make(ops::Reduce{}, dtype, 1, 1, x.rows, {1}, x.row_chunks);
   }
-  n->sub = static_cast<std::uint8_t>(op);
-  n->ints[0] = internal_axis;
-  n->ints[1] = keepdims;
+  n->params = ops::Reduce{op, internal_axis, keepdims};
   n->args = {a.node()};
   return Array(finish(n));
 }
@@ -336,8 +309,8 @@ std::string Array::describe() const {
 
 Array Array::T() const {
   if (node_->ndim < 2) return *this;
-  if (node_->op == Op::transpose) return Array(node_->args[0]);
-  auto n = detail::make(Op::transpose, node_->dtype, 2, node_->cols, node_->rows, node_->col_chunks, node_->row_chunks);
+  if (node_->op() == Op::transpose) return Array(node_->args[0]);
+  auto n = detail::make(detail::ops::Transpose{}, node_->dtype, 2, node_->cols, node_->rows, node_->col_chunks, node_->row_chunks);
   n->args = {node_};
   return Array(detail::finish(n));
 }
@@ -360,13 +333,13 @@ Array Array::dot(const Array& other) const {
   DType dtype = (a.dtype == DType::float64 || b.dtype == DType::float64) ? DType::float64 : DType::int64;
   std::shared_ptr<ArrayNode> n;
   if (a.ndim == 2 && b.ndim == 2) {
-    n = detail::make(Op::dot, dtype, 2, a.rows, b.cols, a.row_chunks, b.col_chunks);
+    n = detail::make(detail::ops::Dot{}, dtype, 2, a.rows, b.cols, a.row_chunks, b.col_chunks);
   } else if (a.ndim == 2) {  // matrix . vector: a vector of a's rows
-    n = detail::make(Op::dot, dtype, 1, 1, a.rows, {1}, a.row_chunks);
+    n = detail::make(detail::ops::Dot{}, dtype, 1, 1, a.rows, {1}, a.row_chunks);
   } else if (b.ndim == 2) {  // vector . matrix
-    n = detail::make(Op::dot, dtype, 1, 1, b.cols, {1}, b.col_chunks);
+    n = detail::make(detail::ops::Dot{}, dtype, 1, 1, b.cols, {1}, b.col_chunks);
   } else {
-    n = detail::make(Op::dot, dtype, 0, 1, 1, {1}, {1});
+    n = detail::make(detail::ops::Dot{}, dtype, 0, 1, 1, {1}, {1});
   }
   n->args = {node_, other.node()};
   return Array(detail::finish(n));
@@ -425,7 +398,7 @@ Array Array::rechunk(const ChunkSizes& chunks) const {
     cc = detail::check_chunks(chunks[1], x.cols, "rechunk of " + describe());
   }
   if (rc == x.row_chunks && cc == x.col_chunks) return *this;
-  auto n = detail::make(Op::rechunk, x.dtype, x.ndim, x.rows, x.cols, std::move(rc), std::move(cc));
+  auto n = detail::make(detail::ops::Rechunk{}, x.dtype, x.ndim, x.rows, x.cols, std::move(rc), std::move(cc));
   n->args = {node_};
   return Array(detail::finish(n));
 }
@@ -466,8 +439,8 @@ Array Array::operator()(Slice first) const {
   if (x.ndim == 0) throw ShapeError("slicing: a 0-d array has no axis to slice");
   if (x.ndim == 1) {
     auto [start, count] = resolve(first, x.cols, "slicing " + describe());
-    auto n = detail::make(Op::slice, x.dtype, 1, 1, count, {1}, sliced_chunks(x.col_chunks, start, count, first.step));
-    n->ints = {0, 1, start, first.step};
+    auto n = detail::make(detail::ops::Slice{0, 1, start, first.step}, x.dtype, 1, 1, count, {1},
+                          sliced_chunks(x.col_chunks, start, count, first.step));
     n->args = {node_};
     return Array(detail::finish(n));
   }
@@ -481,22 +454,19 @@ Array Array::operator()(Slice rows, Slice cols) const {
                      std::to_string(x.ndim) + ")");
   auto [r0, rn] = resolve(rows, x.rows, "slicing rows of " + describe());
   auto [c0, cn] = resolve(cols, x.cols, "slicing columns of " + describe());
-  auto n = detail::make(Op::slice, x.dtype, 2, rn, cn, sliced_chunks(x.row_chunks, r0, rn, rows.step),
-                        sliced_chunks(x.col_chunks, c0, cn, cols.step));
-  n->ints = {r0, rows.step, c0, cols.step};
+  auto n = detail::make(detail::ops::Slice{r0, rows.step, c0, cols.step}, x.dtype, 2, rn, cn,
+                        sliced_chunks(x.row_chunks, r0, rn, rows.step), sliced_chunks(x.col_chunks, c0, cn, cols.step));
   n->args = {node_};
   return Array(detail::finish(n));
 }
 
 Array scalar(double value, DType dtype) {
-  auto n = detail::make(Op::full, dtype, 0, 1, 1, {1}, {1});
-  n->reals[0] = value;
+  auto n = detail::make(detail::ops::Full{value}, dtype, 0, 1, 1, {1}, {1});
   return Array(detail::finish(n));
 }
 
 Array full(const Shape& shape, double value, const Shape& chunks, DType dtype) {
-  auto n = detail::make_source(Op::full, dtype, shape, chunks, "full");
-  n->reals[0] = value;
+  auto n = detail::make_source(detail::ops::Full{value}, dtype, shape, chunks, "full");
   return Array(detail::finish(n));
 }
 Array ones(const Shape& shape, const Shape& chunks, DType dtype) { return full(shape, 1.0, chunks, dtype); }
@@ -505,8 +475,7 @@ Array zeros(const Shape& shape, const Shape& chunks, DType dtype) { return full(
 Array arange(std::int64_t start, std::int64_t stop, std::int64_t step, std::int64_t chunk) {
   if (step <= 0) throw ShapeError("arange: step must be positive, got " + std::to_string(step));
   std::int64_t count = stop > start ? (stop - start + step - 1) / step : 0;
-  auto n = detail::make_source(Op::arange, DType::int64, {count}, {chunk}, "arange");
-  n->reals = {static_cast<double>(start), static_cast<double>(step)};
+  auto n = detail::make_source(detail::ops::Arange{start, step}, DType::int64, {count}, {chunk}, "arange");
   return Array(detail::finish(n));
 }
 Array arange(std::int64_t stop, std::int64_t chunk) { return arange(0, stop, 1, chunk); }

@@ -20,13 +20,13 @@ namespace rask::detail {
 
 namespace {
 
-bool is_scalar_constant(const ArrayNode& m) { return m.op == Op::full && m.ndim == 0; }
+bool is_scalar_constant(const ArrayNode& m) { return m.op() == Op::full && m.ndim == 0; }
 
 // a.dot(b) is a . a^T or a^T . a, the same expression on both sides.
 bool is_gram(const ArrayNode& a, const ArrayNode& b) {
   if (a.ndim != 2 || b.ndim != 2) return false;
-  return (b.op == Op::transpose && b.args[0]->token == a.token) ||
-         (a.op == Op::transpose && a.args[0]->token == b.token);
+  return (b.op() == Op::transpose && b.args[0]->token == a.token) ||
+         (a.op() == Op::transpose && a.args[0]->token == b.token);
 }
 
 // m = matrix + c, c + matrix, matrix - c or c - matrix, with c a 0-d constant and the
@@ -37,8 +37,8 @@ struct Shifted {
 };
 
 std::optional<Shifted> shifted(const ArrayNodePtr& m) {
-  if (m->op != Op::binary) return std::nullopt;
-  const auto op = static_cast<BinaryOp>(m->sub);
+  if (m->op() != Op::binary) return std::nullopt;
+  const BinaryOp op = m->as<ops::Binary>().op;
   if (op != BinaryOp::add && op != BinaryOp::sub) return std::nullopt;
   for (int constant_first = 0; constant_first < 2; ++constant_first) {
     const ArrayNodePtr& c = m->args[constant_first ? 0 : 1];
@@ -75,10 +75,10 @@ ArrayNodePtr rewrite_dot(const ArrayNodePtr& n) {
 
 }  // namespace
 
-bool is_gram_product(const ArrayNode& n) { return n.op == Op::dot && is_gram(*n.args[0], *n.args[1]); }
+bool is_gram_product(const ArrayNode& n) { return n.op() == Op::dot && is_gram(*n.args[0], *n.args[1]); }
 
 ArrayNodePtr Lowering::rewritten(const ArrayNodePtr& n) {
-  if (n->op != Op::dot) return nullptr;
+  if (n->op() != Op::dot) return nullptr;
   if (auto it = rewrites_.find(n->token); it != rewrites_.end()) return it->second;
   return rewrites_.emplace(n->token, rewrite_dot(n)).first->second;
 }
@@ -96,7 +96,7 @@ TaskId Lowering::product(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj
   if (a->ndim == 2 && b->ndim == 1) gi = bj, gj = 0;
   const std::int64_t m = a->ndim == 2 ? a->row_chunks[gi] : 1;
   const std::int64_t nn = b->ndim == 2 ? b->col_chunks[gj] : 1;
-  const bool trans_a = a->op == Op::transpose, trans_b = b->op == Op::transpose;
+  const bool trans_a = a->op() == Op::transpose, trans_b = b->op() == Op::transpose;
   struct Term {
     int a_input, b_input;
     std::int64_t k;
@@ -187,7 +187,7 @@ TaskId Lowering::gram(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
   // column of chunks), upper triangle by DSYRK, then mirrored.
   const ArrayNodePtr& a = n->args[0];
   const ArrayNodePtr& b = n->args[1];
-  const bool rows_of_f = b->op == Op::transpose;  // a . a^T
+  const bool rows_of_f = b->op() == Op::transpose;  // a . a^T
   const ArrayNodePtr& f = rows_of_f ? a : b;
   const std::int64_t m = n->row_chunks[bi];
   std::vector<TaskId> deps;

@@ -14,25 +14,22 @@
 
 namespace rask::detail {
 
-/// What lowering must know about a whole compute before lowering any one output: which
-/// parts of each ScaLAPACK SVD (by its input's token) some output wants, so that one
-/// collective PDGESVD task serves them all and computes no vectors nobody asked for.
-struct Prepared {
-  std::unordered_map<Token, std::pair<bool, bool>> svd_wants;  // (u, v)
-  std::unordered_map<Token, ArrayNodePtr> results;             // unused: lowering no longer runs anything first
-};
+/// Which vectors each ScaLAPACK SVD must make, (u, v) by its input's token: one
+/// collective task serves every part of an SVD a compute reaches, and computes no vector
+/// nobody asked for.
+using SvdWants = std::unordered_map<Token, std::pair<bool, bool>>;
 
 /// Local: scans `outputs` for the ScaLAPACK SVD parts they reach. Every rank calls it
 /// with the same outputs and gets the same answer.
-std::shared_ptr<Prepared> prepare(const std::vector<ArrayNodePtr>& outputs);
+SvdWants scan_svd_wants(const std::vector<ArrayNodePtr>& outputs);
 
 class Lowering {
  public:
-  Lowering(Graph& graph, int nranks, std::shared_ptr<const Prepared> prepared = nullptr);
-  /// A result prepared before the graph; throws if there is none (an internal error).
-  const ArrayNodePtr& prepared(Token token) const;
+  /// `svd_wants`: from scan_svd_wants over the outputs; without it (visualize), each
+  /// ScaLAPACK SVD makes the vectors of the part being lowered.
+  Lowering(Graph& graph, int nranks, SvdWants svd_wants = {});
   /// Whether some output of this compute wants u and v of the ScaLAPACK SVD of the
-  /// array with token `x`; without a scan (visualize), what `part` itself is.
+  /// array with token `x`; without a scan, what `part` itself is.
   std::pair<bool, bool> svd_wants(Token x, const ArrayNode& part) const;
 
   /// The task whose value is chunk (bi, bj) of `n` as a Block. Shared chunks (same
@@ -79,7 +76,7 @@ class Lowering {
 
   Graph& graph_;
   int nranks_;
-  std::shared_ptr<const Prepared> prepared_;
+  SvdWants svd_wants_;
   std::unordered_map<Token, ArrayNodePtr> rewrites_;      // by product token; null: none
   std::unordered_map<Token, std::vector<std::uint8_t>> gram_multiplied_;  // by product token, per chunk
 };
@@ -104,10 +101,11 @@ struct RandomFill {
 
 /// Implemented by src/hdf5: the task reading chunk (bi, bj) of an Op::hdf5 node.
 TaskId lower_hdf5_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
-/// Implemented by src/linalg: the task making chunk (bi, bj) of an Op::linalg node.
-TaskId lower_linalg_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
+/// Implemented by src/linalg: the task making chunk (bi, bj) of a TSQR part
+/// (LinalgMethod::tsqr).
+TaskId lower_tsqr_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
 /// Implemented by src/linalg/scalapack.cpp: chunk (bi, bj) of a ScaLAPACK SVD part
-/// (Op::linalg with ints[0] == 1), cut from the collective PDGESVD task's pieces.
+/// (LinalgMethod::scalapack), cut from the collective PDGESVD task's pieces.
 TaskId lower_scalapack_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
 
 /// This rank's persisted chunks, by (persist id, bi, bj). Thread-safe.
@@ -115,6 +113,8 @@ void store_put(std::uint64_t id, std::int64_t bi, std::int64_t bj, std::shared_p
 std::shared_ptr<const Block> store_get(std::uint64_t id, std::int64_t bi, std::int64_t bj);
 /// A handle to a live persisted array by id (for deserialized expressions), or null.
 std::shared_ptr<PersistHandle> persist_handle(std::uint64_t id);
+/// The handle of a newly persisted array, which frees its chunks when the last goes.
+std::shared_ptr<PersistHandle> new_persist_handle(std::uint64_t id);
 
 /// Collective: computes every chunk of `arrays` where it lives and keeps it in this
 /// rank's store under a fresh id each; returns the persisted nodes.

@@ -4,10 +4,12 @@
 // Inside, every array is 2-d: a 1-d array of n is 1 x n (a row, which is how NumPy
 // broadcasts it against a matrix) and a 0-d array is 1 x 1. `ndim` keeps the logical
 // rank for shapes, axes and results.
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "rask/array.hpp"
@@ -22,23 +24,22 @@ struct Block {
   std::vector<double> data;
 };
 
+/// The operation of a node: the index of its parameters in ArrayNode::params.
 enum class Op : std::uint8_t {
-  full,       // reals[0] everywhere (ones, zeros, scalars)
-  arange,     // reals[0] + reals[1] * column index
-  random,     // sub = RandomKind; ints[0] = seed; reals = (low, high) or (loc, scale)
-  hdf5,       // text[0] = file, text[1] = dataset
-  persisted,  // ints[0] = persist id; chunks live in the rank-local store; ints[1..2]: a
-              // process grid (rows, cols) overriding the usual one, when > 0
-  unary,      // sub = UnaryOp
-  binary,     // sub = BinaryOp
+  full,
+  arange,
+  random,
+  hdf5,
+  persisted,
+  unary,
+  binary,
   transpose,
   dot,
-  reduce,  // sub = ReduceOp; ints[0] = internal axis (-1: all); ints[1] = keepdims
+  reduce,
   rechunk,
-  slice,   // ints = (row start, row step, col start, col step), internal axes
-  linalg,  // sub = LinalgPart; args[0] = the factored array; ints[0] = 1: by ScaLAPACK
-           // (computed before the graph, see Prepared), else by TSQR
-  literal,  // text[0] = the values as float64, row-major: a NumPy array a job script gave
+  slice,
+  linalg,
+  literal,
 };
 
 enum class RandomKind : std::uint8_t { uniform, normal, randint };
@@ -46,6 +47,20 @@ enum class UnaryOp : std::uint8_t { neg, exp, log, sqrt, abs };
 enum class BinaryOp : std::uint8_t { add, sub, mul, div, pow, lt, le, gt, ge, eq, ne };
 enum class ReduceOp : std::uint8_t { sum, prod, mean, var, std, min, max, argmin, argmax };
 enum class LinalgPart : std::uint8_t { qr_q, qr_r, svd_u, svd_s, svd_v };
+/// Which factorization makes a linalg part.
+enum class LinalgMethod : std::uint8_t {
+  tsqr,       // tall-skinny: CholeskyQR, CholeskyQR2 or Householder TSQR, chosen at run time
+  scalapack,  // square or wide SVD: one collective PDGESVD (or symmetric eigensolver) task
+};
+
+/// The largest value of each enum a node parameter holds, so that a wire form naming
+/// another is rejected.
+constexpr RandomKind last_value(RandomKind) { return RandomKind::randint; }
+constexpr UnaryOp last_value(UnaryOp) { return UnaryOp::abs; }
+constexpr BinaryOp last_value(BinaryOp) { return BinaryOp::ne; }
+constexpr ReduceOp last_value(ReduceOp) { return ReduceOp::argmax; }
+constexpr LinalgPart last_value(LinalgPart) { return LinalgPart::svd_v; }
+constexpr LinalgMethod last_value(LinalgMethod) { return LinalgMethod::scalapack; }
 
 /// Removes a persisted array's chunks from this rank's store when the last expression
 /// using them goes.
@@ -57,20 +72,139 @@ struct PersistHandle {
   PersistHandle& operator=(const PersistHandle&) = delete;
 };
 
+/// The parameters of each operation, one struct per Op. `fields` lists every member
+/// that defines the expression, once: the token (finish) and the wire form
+/// (Array::serialize) both walk it, so a member left out of it would make two different
+/// expressions equal.
+namespace ops {
+
+/// `value` everywhere: ones, zeros, full, scalars.
+struct Full {
+  double value = 0;
+  static constexpr auto fields = std::tuple{&Full::value};
+};
+
+/// start + step * (column index): a 1-d arange.
+struct Arange {
+  std::int64_t start = 0, step = 1;
+  static constexpr auto fields = std::tuple{&Arange::start, &Arange::step};
+};
+
+/// Philox random numbers keyed by (seed, kind) and the global element index.
+struct Random {
+  RandomKind kind{};
+  std::uint64_t seed = 0;
+  double p0 = 0, p1 = 0;  // (low, high) for uniform and randint; (loc, scale) for normal
+  static constexpr auto fields = std::tuple{&Random::kind, &Random::seed, &Random::p0, &Random::p1};
+};
+
+/// A dataset of an HDF5 file, read chunk by chunk.
+struct Hdf5 {
+  std::string file, dataset;
+  static constexpr auto fields = std::tuple{&Hdf5::file, &Hdf5::dataset};
+};
+
+/// Chunks computed earlier and kept in each rank's store under `id`.
+struct Persisted {
+  std::uint64_t id = 0;
+  // Keeps the chunks alive while this node lives; not part of the expression's identity.
+  std::shared_ptr<PersistHandle> handle;
+  static constexpr auto fields = std::tuple{&Persisted::id};
+};
+
+struct Unary {
+  UnaryOp op{};
+  static constexpr auto fields = std::tuple{&Unary::op};
+};
+
+struct Binary {
+  BinaryOp op{};
+  static constexpr auto fields = std::tuple{&Binary::op};
+};
+
+struct Transpose {
+  static constexpr std::tuple<> fields{};
+};
+
+struct Dot {
+  static constexpr std::tuple<> fields{};
+};
+
+/// A reduction of args[0] along an internal axis.
+struct Reduce {
+  ReduceOp op{};
+  int axis = -1;  // internal: -1 all, 0 rows, 1 columns
+  bool keepdims = false;
+  static constexpr auto fields = std::tuple{&Reduce::op, &Reduce::axis, &Reduce::keepdims};
+};
+
+struct Rechunk {
+  static constexpr std::tuple<> fields{};
+};
+
+/// Every step-th element from start, along the internal axes of args[0].
+struct Slice {
+  std::int64_t row_start = 0, row_step = 1, col_start = 0, col_step = 1;
+  static constexpr auto fields = std::tuple{&Slice::row_start, &Slice::row_step, &Slice::col_start, &Slice::col_step};
+};
+
+/// One part of the QR or SVD of args[0].
+struct Linalg {
+  LinalgPart part{};
+  LinalgMethod method{};
+  static constexpr auto fields = std::tuple{&Linalg::part, &Linalg::method};
+};
+
+/// Values the expression carries: a NumPy array a job script gave (`values`, float64
+/// row-major bytes), or da.from_delayed's one chunk, whose values the Delayed under
+/// `delayed_key` gives at compute (`values` empty until filled in).
+struct Literal {
+  std::string values, delayed_key;
+  static constexpr auto fields = std::tuple{&Literal::values, &Literal::delayed_key};
+};
+
+}  // namespace ops
+
+/// One alternative per Op, in Op's order.
+using OpParams = std::variant<ops::Full, ops::Arange, ops::Random, ops::Hdf5, ops::Persisted, ops::Unary, ops::Binary,
+                              ops::Transpose, ops::Dot, ops::Reduce, ops::Rechunk, ops::Slice, ops::Linalg,
+                              ops::Literal>;
+template <Op op, class T>
+constexpr bool params_of = std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(op), OpParams>, T>;
+static_assert(std::variant_size_v<OpParams> == static_cast<std::size_t>(Op::literal) + 1);
+static_assert(params_of<Op::full, ops::Full> && params_of<Op::arange, ops::Arange> &&
+              params_of<Op::random, ops::Random> && params_of<Op::hdf5, ops::Hdf5> &&
+              params_of<Op::persisted, ops::Persisted> && params_of<Op::unary, ops::Unary> &&
+              params_of<Op::binary, ops::Binary> && params_of<Op::transpose, ops::Transpose> &&
+              params_of<Op::dot, ops::Dot> && params_of<Op::reduce, ops::Reduce> &&
+              params_of<Op::rechunk, ops::Rechunk> && params_of<Op::slice, ops::Slice> &&
+              params_of<Op::linalg, ops::Linalg> && params_of<Op::literal, ops::Literal>);
+
+/// Calls f(member) on every field of operation parameters `p`, in declaration order.
+template <class P, class F>
+void each_field(P& p, F&& f) {
+  std::apply([&](auto... member) { (f(p.*member), ...); }, std::remove_const_t<P>::fields);
+}
+
 struct ArrayNode {
-  Op op{};
-  std::uint8_t sub = 0;
+  OpParams params;  // the operation and its parameters
   DType dtype = DType::float64;
   int ndim = 2;
   std::int64_t rows = 1, cols = 1;
   std::vector<std::int64_t> row_chunks{1}, col_chunks{1};
   std::vector<ArrayNodePtr> args;
-  std::array<std::int64_t, 4> ints{};
-  std::array<double, 2> reals{};
-  std::array<std::string, 2> text;
-  std::shared_ptr<PersistHandle> persisted;  // set for Op::persisted
-  std::uint64_t token = 0;                   // structural fingerprint, set by finish()
+  std::uint64_t token = 0;  // structural fingerprint, set by finish()
 
+  Op op() const noexcept { return static_cast<Op>(params.index()); }
+  /// The parameters of this node's operation, which must be T's.
+  template <class T>
+  const T& as() const {
+    return std::get<T>(params);
+  }
+  template <class T>
+  T& as() {
+    return std::get<T>(params);
+  }
   std::int64_t row_blocks() const noexcept { return static_cast<std::int64_t>(row_chunks.size()); }
   std::int64_t col_blocks() const noexcept { return static_cast<std::int64_t>(col_chunks.size()); }
 };
@@ -80,7 +214,8 @@ ArrayNodePtr finish(std::shared_ptr<ArrayNode> node);
 
 /// A node of the given logical shape in regular chunks (creation functions); checks the
 /// shape and chunks, naming `what` in errors.
-std::shared_ptr<ArrayNode> make_source(Op op, DType dtype, const Shape& shape, const Shape& chunks, const char* what);
+std::shared_ptr<ArrayNode> make_source(OpParams params, DType dtype, const Shape& shape, const Shape& chunks,
+                                       const char* what);
 
 /// Chunk sizes covering `extent` in pieces of `size` (the last one smaller). Throws
 /// ShapeError for size <= 0.

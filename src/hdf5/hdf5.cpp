@@ -142,7 +142,7 @@ Hid bool_type() {
 }  // namespace
 
 TaskId lower_hdf5_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
-  const std::string path = n->text[0], dataset = n->text[1];
+  const std::string path = n->as<ops::Hdf5>().file, dataset = n->as<ops::Hdf5>().dataset;
   const int ndim = n->ndim;
   const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
   const std::int64_t row0 = offsets(n->row_chunks)[bi], col0 = offsets(n->col_chunks)[bj];
@@ -222,8 +222,7 @@ Array from_hdf5(const std::string& path, const std::string& dataset, const Shape
     throw ShapeError(what + ": " + std::to_string(chunks.size()) + " chunk sizes given for a dataset of shape " + s +
                      (shape.size() == 1 ? ",)" : ")") + "; give one per dimension");
   }
-  auto n = detail::make_source(detail::Op::hdf5, dtype, shape, chunks, what.c_str());
-  n->text = {path, dataset};
+  auto n = detail::make_source(detail::ops::Hdf5{path, dataset}, dtype, shape, chunks, what.c_str());
   return Array(detail::finish(n));
 }
 
@@ -303,7 +302,7 @@ void to_hdf5(const std::string& path, const std::vector<std::pair<std::string, A
       for (std::int64_t bi = 0; bi < n.row_blocks() && error.empty(); ++bi) {
         for (std::int64_t bj = 0; bj < n.col_blocks(); ++bj) {
           if (detail::chunk_owner(n, bi, bj, rt.size()) != rt.rank()) continue;
-          auto block = detail::store_get(static_cast<std::uint64_t>(n.ints[0]), bi, bj);
+          auto block = detail::store_get(n.as<detail::ops::Persisted>().id, bi, bj);
           if (!block || block->data.empty()) continue;
           hsize_t start[2], count[2];
           int rank = static_cast<int>(shape.size());

@@ -104,7 +104,7 @@ std::set<std::uint64_t>& watched() {
 }
 
 void keep_persisted(const std::vector<detail::ArrayNodePtr>& nodes) {
-  for (const auto& n : nodes) persisted_registry()[static_cast<std::uint64_t>(n->ints[0])] = n;
+  for (const auto& n : nodes) persisted_registry()[n->as<detail::ops::Persisted>().id] = n;
 }
 
 Array deserialize_payload(std::string_view payload) {
@@ -119,7 +119,7 @@ Reader reader_of(std::string_view payload) {
 }
 
 // The arrays made by da.from_delayed inside `a`: Op::literal nodes without values whose
-// text[1] is the key of the Delayed giving their one chunk.
+// delayed_key names the Delayed giving their one chunk.
 std::vector<detail::ArrayNodePtr> delayed_leaves(const Array& a) {
   std::vector<detail::ArrayNodePtr> out;
   std::set<const detail::ArrayNode*> seen;
@@ -128,7 +128,7 @@ std::vector<detail::ArrayNodePtr> delayed_leaves(const Array& a) {
     auto n = stack.back();
     stack.pop_back();
     if (!seen.insert(n.get()).second) continue;
-    if (n->op == detail::Op::literal && !n->text[1].empty()) out.push_back(n);
+    if (n->op() == detail::Op::literal && !n->as<detail::ops::Literal>().delayed_key.empty()) out.push_back(n);
     for (const auto& arg : n->args) stack.push_back(arg);
   }
   return out;
@@ -141,11 +141,11 @@ Array fill_delayed(const Array& a, const std::map<std::string, std::string>& val
   std::function<detail::ArrayNodePtr(const detail::ArrayNodePtr&)> walk = [&](const detail::ArrayNodePtr& n) {
     if (auto it = done.find(n.get()); it != done.end()) return it->second;
     detail::ArrayNodePtr out = n;
-    if (n->op == detail::Op::literal && !n->text[1].empty()) {
-      auto it = values.find(n->text[1]);
+    if (n->op() == detail::Op::literal && !n->as<detail::ops::Literal>().delayed_key.empty()) {
+      auto it = values.find(n->as<detail::ops::Literal>().delayed_key);
       if (it != values.end()) {
         auto copy = std::make_shared<detail::ArrayNode>(*n);
-        copy->text = {it->second, ""};
+        copy->params = detail::ops::Literal{it->second, ""};
         out = detail::finish(copy);
       }
     } else {
@@ -196,7 +196,7 @@ void register_array_kinds() {
         {
           detail::Lowering lowering(graph, rt.size());
           std::map<std::string, TaskId> by_key;
-          for (const auto& leaf : delayed_leaves(a)) by_key.emplace(leaf->text[1], 0);
+          for (const auto& leaf : delayed_leaves(a)) by_key.emplace(leaf->as<detail::ops::Literal>().delayed_key, 0);
           if (by_key.size() != deps.size())
             throw SerializeError("array expression record: " + std::to_string(by_key.size()) +
                                  " from_delayed values, " + std::to_string(deps.size()) + " dependencies");
@@ -204,7 +204,7 @@ void register_array_kinds() {
           for (auto& [leaf_key, id] : by_key) id = deps[k++];  // keys sorted, as the script sends them
           for (const auto& leaf : delayed_leaves(a)) {
             const Shape shape = Array(leaf).shape();
-            const std::string leaf_key = leaf->text[1];
+            const std::string leaf_key = leaf->as<detail::ops::Literal>().delayed_key;
             lowering.add(
                 "from-value", detail::chunk_token(*leaf, 0, 0), {by_key.at(leaf_key)},
                 [shape, leaf_key](const Inputs& in) {
@@ -223,7 +223,7 @@ void register_array_kinds() {
         }
         // A ScaLAPACK SVD lowers to a collective task inside this graph: lowering stays
         // local, so graphs built on rank 0 alone (--dry-run, visualize) plan it too.
-        detail::Lowering lowering(graph, rt.size(), detail::prepare({a.node()}));
+        detail::Lowering lowering(graph, rt.size(), detail::scan_svd_wants({a.node()}));
         std::vector<TaskId> chunks = lowering.chunks(a.node());
         const double bytes = 8.0 * static_cast<double>(a.size());
         auto body = std::make_shared<const TaskBody>([a](const Inputs& in) -> Value {
@@ -404,17 +404,18 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
       .def("delayed_keys",
            [](const Array& a) {
              std::set<std::string> keys;
-             for (const auto& leaf : delayed_leaves(a)) keys.insert(leaf->text[1]);
+             for (const auto& leaf : delayed_leaves(a)) keys.insert(leaf->as<detail::ops::Literal>().delayed_key);
              return std::vector<std::string>(keys.begin(), keys.end());
            })
       .def("fill_delayed",
            [](const Array& a,
               const std::map<std::string, py::array_t<double, py::array::c_style | py::array::forcecast>>& values) {
              for (const auto& leaf : delayed_leaves(a)) {
-               auto it = values.find(leaf->text[1]);
+               const std::string& key = leaf->as<detail::ops::Literal>().delayed_key;
+               auto it = values.find(key);
                if (it == values.end()) continue;
                Shape got(it->second.shape(), it->second.shape() + it->second.ndim());
-               check_delayed_shape(leaf->text[1], got, Array(leaf).shape());
+               check_delayed_shape(key, got, Array(leaf).shape());
              }
              std::map<std::string, std::string> bytes;
              for (const auto& [k, v] : values)
@@ -451,7 +452,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
     const auto count = r.read<std::uint64_t>();
     for (std::uint64_t k = 0; k < count; ++k) out.push_back(Array::deserialize(r.read<Bytes>()));
     for (const auto& a : out) {
-      const auto id = static_cast<std::uint64_t>(a.node()->ints[0]);
+      const auto id = a.node()->as<detail::ops::Persisted>().id;
       persisted_registry().erase(id);
       watched().insert(id);
     }
@@ -490,9 +491,11 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
   // A NumPy array's values carried in the expression (as Dask carries it in the graph).
   m.def("literal", [](const py::array_t<double, py::array::c_style | py::array::forcecast>& values,
                       const py::object& shape, const py::object& chunks, const std::string& dtype) {
-    auto n = detail::make_source(detail::Op::literal, dtype_of(dtype), shape_of(shape), shape_of(chunks), "from_array");
+    auto n = detail::make_source(detail::ops::Literal{}, dtype_of(dtype), shape_of(shape), shape_of(chunks),
+                                 "from_array");
     if (values.size() != n->rows * n->cols) throw py::value_error("internal: literal values do not match the shape");
-    n->text[0].assign(reinterpret_cast<const char*>(values.data()), static_cast<std::size_t>(values.size()) * 8);
+    n->as<detail::ops::Literal>().values.assign(reinterpret_cast<const char*>(values.data()),
+                                                static_cast<std::size_t>(values.size()) * 8);
     return Array(detail::finish(n));
   });
   // da.from_delayed: one chunk whose values the Delayed with key `key` gives at compute.
@@ -500,8 +503,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
     Shape s = shape_of(shape);
     Shape chunks;
     for (auto extent : s) chunks.push_back(std::max<std::int64_t>(extent, 1));
-    auto n = detail::make_source(detail::Op::literal, dtype_of(dtype), s, chunks, "from_delayed");
-    n->text[1] = key;
+    auto n = detail::make_source(detail::ops::Literal{"", key}, dtype_of(dtype), s, chunks, "from_delayed");
     return Array(detail::finish(n));
   });
   m.def("arange", [](std::int64_t start, std::int64_t stop, std::int64_t step, std::int64_t chunk) {

@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "array/lower.hpp"
+#include "linalg/lapack.hpp"
 #include "rask/linalg.hpp"
 #include "rask/execute.hpp"
 #include "rask/runtime.hpp"
@@ -41,8 +42,6 @@ void pdsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const
               const int* lwork, int* iwork, const int* liwork, int* info);
 void pdtran_(const int* m, const int* n, const double* alpha, const double* a, const int* ia, const int* ja,
              const int* desca, const double* beta, double* c, const int* ic, const int* jc, const int* descc);
-void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
-             const int* lwork, int* iwork, const int* liwork, int* info);
 void pdgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* ia, const int* ja,
               const int* desca, double* s, double* u, const int* iu, const int* ju, const int* descu, double* vt,
               const int* ivt, const int* jvt, const int* descvt, double* work, const int* lwork, int* info);
@@ -366,7 +365,7 @@ TaskId lower_scalapack_chunk(Lowering& low, const ArrayNodePtr& n, std::int64_t 
   const ArrayNodePtr& x = n->args[0];
   const auto [want_u, want_v] = low.svd_wants(x->token, *n);
   const TaskId svd = pdgesvd_task(low, x, want_u, want_v);
-  const auto which = static_cast<LinalgPart>(n->sub);
+  const LinalgPart which = n->as<ops::Linalg>().part;
   const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
   if (which == LinalgPart::svd_s)
     return low.add(
@@ -389,9 +388,8 @@ TaskId lower_scalapack_chunk(Lowering& low, const ArrayNodePtr& n, std::int64_t 
       holder, 1e-6 * static_cast<double>(rows * cols) / 1e4, 8.0 * rows * cols);
 }
 
-std::shared_ptr<Prepared> prepare(const std::vector<ArrayNodePtr>& outputs) {
-  // The ScaLAPACK SVD parts the outputs reach, and so which vectors each SVD must make.
-  auto prepared = std::make_shared<Prepared>();
+SvdWants scan_svd_wants(const std::vector<ArrayNodePtr>& outputs) {
+  SvdWants wants;
   std::unordered_set<const ArrayNode*> seen;
   std::vector<const ArrayNode*> stack;
   for (const auto& o : outputs) stack.push_back(o.get());
@@ -399,14 +397,14 @@ std::shared_ptr<Prepared> prepare(const std::vector<ArrayNodePtr>& outputs) {
     const ArrayNode* n = stack.back();
     stack.pop_back();
     if (!seen.insert(n).second) continue;
-    if (n->op == Op::linalg && n->ints[0] == 1) {
-      auto& [u, v] = prepared->svd_wants[n->args[0]->token];
-      u |= static_cast<LinalgPart>(n->sub) == LinalgPart::svd_u;
-      v |= static_cast<LinalgPart>(n->sub) == LinalgPart::svd_v;
+    if (n->op() == Op::linalg && n->as<ops::Linalg>().method == LinalgMethod::scalapack) {
+      auto& [u, v] = wants[n->args[0]->token];
+      u |= n->as<ops::Linalg>().part == LinalgPart::svd_u;
+      v |= n->as<ops::Linalg>().part == LinalgPart::svd_v;
     }
     for (const auto& a : n->args) stack.push_back(a.get());
   }
-  return prepared;
+  return wants;
 }
 
 }  // namespace rask::detail

@@ -1,5 +1,5 @@
-// Random array builders; the numbers themselves are made by the chunk tasks
-// (src/array/lower.cpp), from (seed, global element index).
+// Random arrays: their builders, and their chunk tasks, which make the numbers from
+// (seed, global element index).
 #include "rask/random.hpp"
 
 #include <Random123/philox.h>
@@ -11,10 +11,10 @@
 namespace rask::detail {
 
 RandomFill::RandomFill(const ArrayNode& n)
-    : kind(static_cast<RandomKind>(n.sub)),
-      seed(static_cast<std::uint64_t>(n.ints[0])),
-      p0(n.reals[0]),
-      p1(n.reals[1]),
+    : kind(n.as<ops::Random>().kind),
+      seed(n.as<ops::Random>().seed),
+      p0(n.as<ops::Random>().p0),
+      p1(n.as<ops::Random>().p1),
       width(n.cols) {}
 
 namespace {
@@ -87,6 +87,22 @@ void RandomFill::operator()(std::int64_t row0, std::int64_t col0, std::int64_t r
   }
 }
 
+// The numbers come from RandomFill, keyed by global element index, so they do not depend
+// on the chunking, the ranks or the threads.
+TaskId Lowering::random(const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj) {
+  const std::int64_t rows = n->row_chunks[bi], cols = n->col_chunks[bj];
+  const std::int64_t row0 = offsets(n->row_chunks)[bi], col0 = offsets(n->col_chunks)[bj];
+  static const char* names[] = {"random_sample", "normal", "randint"};
+  return add(
+      names[static_cast<int>(n->as<ops::Random>().kind)], chunk_token(*n, bi, bj), {},
+      [=, fill = RandomFill(*n)](const Inputs&) {
+        Block out{rows, cols, std::vector<double>(rows * cols)};
+        fill(row0, col0, rows, cols, out.data.data());
+        return out;
+      },
+      owner(*n, bi, bj), static_cast<double>(rows * cols) * 2e-9, 8.0 * rows * cols);
+}
+
 }  // namespace rask::detail
 
 namespace rask::random {
@@ -94,10 +110,7 @@ namespace rask::random {
 namespace {
 Array make(detail::RandomKind kind, DType dtype, double p0, double p1, const Shape& shape, const Shape& chunks,
            std::uint64_t seed, const char* what) {
-  auto n = detail::make_source(detail::Op::random, dtype, shape, chunks, what);
-  n->sub = static_cast<std::uint8_t>(kind);
-  n->ints[0] = static_cast<std::int64_t>(seed);
-  n->reals = {p0, p1};
+  auto n = detail::make_source(detail::ops::Random{kind, seed, p0, p1}, dtype, shape, chunks, what);
   return Array(detail::finish(n));
 }
 }  // namespace
