@@ -1,5 +1,8 @@
 #pragma once
-/// HDF5 input and output of arrays (parallel HDF5 built for Open MPI).
+/// Input and output: HDF5 reading and parallel writing of arrays (parallel HDF5 built for
+/// Open MPI), and the one error every file read or write throws. Frames write through
+/// their own members, DataFrame::to_hdf / to_csv and Series::to_hdf / to_csv
+/// (rask/frame.hpp), and throw the same IoError.
 ///
 ///     rask::Array a = rask::from_hdf5("in.h5", "/x", {300, 200});
 ///     rask::to_hdf5("out.h5", {{"/y", y}, {"/s", s}});   // collective
@@ -12,18 +15,27 @@
 
 namespace rask {
 
-/// An HDF5 file or dataset that cannot be read or written: missing, the wrong rank or
-/// type, an unwritable directory. The message names the file and the dataset and
-/// carries HDF5's own diagnostic. Every rank meets the same file, so it is collective.
-class Hdf5Error : public Error {
+/// A file that cannot be read or written: missing, the wrong rank or type, an
+/// unwritable directory, a full disk, HDF5 refusing it. The message names the file (and
+/// the dataset) and carries HDF5's own diagnostic. Collective: every rank throws it
+/// together (every rank meets the same file, or the ranks agree on one rank's failure).
+class IoError : public Error {
  public:
-  explicit Hdf5Error(const std::string& m) : Error(m, true) {}
+  explicit IoError(const std::string& m) : Error(m, true) {}
 };
+
+/// The name arrays' HDF5 errors had before input and output shared one error type;
+/// kept for programs that catch it.
+using Hdf5Error = IoError;
+/// The name frames' output errors had before input and output shared one error type;
+/// kept for programs that catch it.
+using OutputError = IoError;
 
 /// A lazy array over dataset `dataset` of file `path` (0-d, 1-d or 2-d; float, integer
 /// or bool), in chunks of the given size per dimension; each chunk is read by the rank
 /// that owns it, when a compute needs it. Every rank must call it (each reads the
 /// dataset's shape and type, so a missing file fails on every rank alike); no messages.
+/// Throws IoError when the file or dataset cannot be read, ShapeError for bad chunks.
 Array from_hdf5(const std::string& path, const std::string& dataset, const Shape& chunks);
 
 /// Collective: computes `arrays` and writes each to its dataset of `path` in one
@@ -31,7 +43,7 @@ Array from_hdf5(const std::string& path, const std::string& dataset, const Shape
 /// dataset; bool is written as h5py writes it). The file is written under a temporary
 /// name and renamed over `path` when complete, so a failed job leaves an older file
 /// untouched. Each dataset gets attributes shape, chunks, dtype, ranks, threads and
-/// rask_version. Groups in dataset names ("/a/b") are created.
+/// rask_version. Groups in dataset names ("/a/b") are created. Throws IoError.
 void to_hdf5(const std::string& path, const std::vector<std::pair<std::string, Array>>& arrays);
 
 }  // namespace rask
