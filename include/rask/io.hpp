@@ -31,11 +31,12 @@ using Hdf5Error = IoError;
 /// kept for programs that catch it.
 using OutputError = IoError;
 
-/// A lazy array over dataset `dataset` of file `path` (0-d, 1-d or 2-d; float, integer
-/// or bool), in chunks of the given size per dimension; each chunk is read by the rank
-/// that owns it, when a compute needs it. Every rank must call it (each reads the
-/// dataset's shape and type, so a missing file fails on every rank alike); no messages.
-/// Throws IoError when the file or dataset cannot be read, ShapeError for bad chunks.
+/// Collective: every rank must call it (each reads the dataset's shape and type, so a
+/// missing file fails on every rank alike), though it sends no messages. A lazy array
+/// over dataset `dataset` of file `path` (0-d, 1-d or 2-d; float, integer or bool), in
+/// chunks of the given size per dimension; each chunk is read by the rank that owns it,
+/// when a compute needs it. Throws IoError when the file or dataset cannot be read,
+/// ShapeError for chunks that do not fit.
 Array from_hdf5(const std::string& path, const std::string& dataset, const Shape& chunks);
 
 /// Collective: computes `arrays` and writes each to its dataset of `path` in one

@@ -198,9 +198,7 @@ std::string write_array(hid_t file, hid_t lcpl, const std::string& tmp, const st
       shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
       "create the dataspace of " + detail::where(tmp, name));
   detail::H5Type btype = detail::bool_type();
-  hid_t file_type = n.dtype == DType::float64 ? H5T_IEEE_F64LE
-                    : n.dtype == DType::int64 ? H5T_STD_I64LE
-                                              : btype.get();
+  hid_t file_type = n.dtype == DType::float64 ? H5T_IEEE_F64LE : n.dtype == DType::int64 ? H5T_STD_I64LE : btype.get();
   auto ds = detail::H5Dataset::unchecked(
       H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl, H5P_DEFAULT, H5P_DEFAULT));
   if (!ds.valid()) return "cannot create " + detail::where(tmp, name) + ": " + detail::hdf5_stack();
@@ -219,8 +217,8 @@ std::string write_array(hid_t file, hid_t lcpl, const std::string& tmp, const st
       auto block = detail::store_get(static_cast<std::uint64_t>(n.ints[0]), bi, bj);
       if (!block || block->data.empty()) continue;
       detail::H5Space fspace(H5Dget_space(ds.get()), "get the dataspace of " + detail::where(tmp, name));
-      detail::H5Space mspace = detail::select_chunk(fspace.get(), rank, row_offs[bi], col_offs[bj], block->rows,
-                                                    block->cols);
+      detail::H5Space mspace =
+          detail::select_chunk(fspace.get(), rank, row_offs[bi], col_offs[bj], block->rows, block->cols);
       herr_t status;
       if (n.dtype == DType::boolean) {
         std::vector<std::int8_t> raw(block->data.size());
@@ -230,8 +228,8 @@ std::string write_array(hid_t file, hid_t lcpl, const std::string& tmp, const st
         status = H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, block->data.data());
       }
       if (status < 0)
-        return "writing chunk (" + std::to_string(bi) + ", " + std::to_string(bj) + ") of " +
-               detail::where(tmp, name) + " failed on rank " + std::to_string(rt.rank()) + ": " + detail::hdf5_stack();
+        return "writing chunk (" + std::to_string(bi) + ", " + std::to_string(bj) + ") of " + detail::where(tmp, name) +
+               " failed on rank " + std::to_string(rt.rank()) + ": " + detail::hdf5_stack();
     }
   }
   ds.close("close " + detail::where(tmp, name));

@@ -1,11 +1,11 @@
 // Frames to CSV: DataFrame::to_csv and Series::to_csv, formatted as pandas writes them.
 // Rank 0 writes (results are gathered there), under a temporary name renamed when
 // complete (io/replace.hpp), so a failure is one collective IoError.
+#include <cerrno>
 #include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <limits>

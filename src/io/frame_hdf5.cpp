@@ -72,8 +72,7 @@ void write_group(const Table& table, const std::string& path, const std::string&
   // group is then new (its parents are created below).
   const htri_t exists = H5Lexists(file.get(), group_path.c_str(), H5P_DEFAULT);
   if (exists < 0) hdf5_stack();  // clears it
-  if (exists > 0)
-    check(H5Ldelete(file.get(), group_path.c_str(), H5P_DEFAULT), "replace group " + group_path);
+  if (exists > 0) check(H5Ldelete(file.get(), group_path.c_str(), H5P_DEFAULT), "replace group " + group_path);
   H5Plist lcpl(H5Pcreate(H5P_LINK_CREATE), "create a property list");
   check(H5Pset_create_intermediate_group(lcpl.get(), 1), "set intermediate groups");
   H5Group group(H5Gcreate2(file.get(), group_path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),

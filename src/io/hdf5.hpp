@@ -64,9 +64,7 @@ class Handle {
   hid_t get() const noexcept { return id_; }
   bool valid() const noexcept { return id_ >= 0; }
   /// Closes now and reports a failure (a file's close is where its data is flushed).
-  void close(const std::string& what) {
-    check(Close(std::exchange(id_, H5I_INVALID_HID)), what);
-  }
+  void close(const std::string& what) { check(Close(std::exchange(id_, H5I_INVALID_HID)), what); }
 
  private:
   hid_t id_ = H5I_INVALID_HID;
