@@ -188,7 +188,8 @@ void attribute(hid_t object, const char* name, std::int64_t value) {
 }
 
 // Creates dataset `name` of `file` (being written as `tmp`) for `a` and writes the
-// chunks this rank holds of it (`n`, persisted). Returns the failure, empty on success.
+// chunks this rank holds of it (`n`, persisted). Returns the failure worded for the user
+// (empty on success); any other failed HDF5 call throws IoError.
 std::string write_array(hid_t file, hid_t lcpl, const std::string& tmp, const std::string& name, const Array& a,
                         const detail::ArrayNode& n) {
   Runtime& rt = Runtime::current();
