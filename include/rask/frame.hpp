@@ -100,13 +100,6 @@ struct Table {
   const Column& operator[](std::string_view name) const;
 };
 
-/// An output file that cannot be written (permissions, disk full, HDF5 refused it).
-/// Collective: thrown on every rank after rank 0 failed to write.
-class OutputError : public Error {
- public:
-  explicit OutputError(const std::string& m) : Error(m, true) {}
-};
-
 namespace detail {
 struct FrameNode;
 using FramePtr = std::shared_ptr<const FrameNode>;
@@ -153,8 +146,10 @@ class DataFrame {
   /// dataset and one dataset per column (timestamps int64 ns with a `units` attribute,
   /// strings UTF-8). Other groups of an existing file are kept. Written under a
   /// temporary name and renamed when complete: a failed job leaves the old file.
+  /// Throws rask::IoError (rask/io.hpp) on every rank when rank 0 could not write it.
   void to_hdf(const std::string& path, const std::string& key) const;
-  /// Collective: writes the frame as one CSV file (header, then rows; no index column).
+  /// Collective: writes the frame as one CSV file (header, then rows; no index column),
+  /// under a temporary name as to_hdf; throws rask::IoError when rank 0 could not.
   void to_csv(const std::string& path) const;
 
   /// Local: the expression as bytes (a few hundred; no data), to rebuild it on another

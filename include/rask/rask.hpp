@@ -7,7 +7,7 @@
 #include "rask/execute.hpp"
 #include "rask/frame.hpp"
 #include "rask/graph.hpp"
-#include "rask/hdf5.hpp"
+#include "rask/io.hpp"
 #include "rask/linalg.hpp"
 #include "rask/job.hpp"
 #include "rask/plan.hpp"

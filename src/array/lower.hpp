@@ -99,7 +99,7 @@ struct RandomFill {
   void operator()(std::int64_t row0, std::int64_t col0, std::int64_t rows, std::int64_t cols, double* dst) const;
 };
 
-/// Implemented by src/hdf5: the task reading chunk (bi, bj) of an Op::hdf5 node.
+/// Implemented by src/io/array_hdf5.cpp: the task reading chunk (bi, bj) of an Op::hdf5 node.
 TaskId lower_hdf5_chunk(Lowering& lowering, const ArrayNodePtr& n, std::int64_t bi, std::int64_t bj);
 /// Implemented by src/linalg: the task making chunk (bi, bj) of a TSQR part
 /// (LinalgMethod::tsqr).

@@ -21,7 +21,7 @@
 #include "job/expression.hpp"
 #include "job/pyvalue.hpp"
 #include "rask/array.hpp"
-#include "rask/hdf5.hpp"
+#include "rask/io.hpp"
 #include "rask/linalg.hpp"
 #include "rask/random.hpp"
 #include "rask/runtime.hpp"
@@ -360,7 +360,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
       if (p) std::rethrow_exception(p);
     } catch (const rask::ShapeError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const rask::Hdf5Error& e) {
+    } catch (const rask::IoError& e) {
       PyErr_SetString(PyExc_OSError, e.what());
     } catch (const rask::SerializeError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
