@@ -26,6 +26,8 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "rask/dtype.hpp"
@@ -96,7 +98,8 @@ class Array {
   /// Transpose (the identity for 0-d and 1-d arrays, as NumPy's).
   Array T() const;
   /// Matrix product, as NumPy's dot for 1-d and 2-d operands: an owner-computes blocked
-  /// GEMM. The inner chunks must agree; throws ShapeError naming both shapes and chunks.
+  /// GEMM. Inner chunks that differ are unified first, as Dask's (see unify_chunks); inner
+  /// lengths that differ throw ShapeError naming both shapes and chunks.
   Array dot(const Array& other) const;
 
   /// Reductions over all elements (no axis) or along `axis` (0 or 1; negative counts
@@ -169,6 +172,8 @@ Array arange(std::int64_t start, std::int64_t stop, std::int64_t step, std::int6
 Array arange(std::int64_t stop, std::int64_t chunk);
 
 /// Elementwise arithmetic with NumPy's broadcasting of 0-d arrays, rows and columns.
+/// Operands chunked differently along an axis of the same length are first rechunked
+/// to the chunks Dask's unify_chunks gives (see unify_chunks below).
 Array operator+(const Array& a, const Array& b);
 Array operator-(const Array& a, const Array& b);
 Array operator*(const Array& a, const Array& b);
@@ -188,6 +193,58 @@ Array exp(const Array& a);
 Array log(const Array& a);
 Array sqrt(const Array& a);
 Array abs(const Array& a);
+
+// ---------------------------------------------------------------------------------------
+// Chunk rules (src/array/chunks.cpp): Dask's normalize_chunks, chunks="auto" and
+// unify_chunks. rask's own operations and dask.array under `rask run` both use these, so
+// a C++ program gets the chunks a job script gets.
+
+/// Dask's array.chunk-size: chunks="auto" aims at chunks of at most this many bytes.
+inline constexpr std::int64_t auto_chunk_bytes = std::int64_t{128} << 20;
+
+/// Chunk sizes per dimension for chunks="auto": whole dimensions while the array's
+/// float64 values fit in auto_chunk_bytes; else dimensions shorter than their equal share
+/// of that stay whole and the others share what remains equally (Dask's rule, without its
+/// rounding to round numbers). Local.
+Shape auto_chunks(const Shape& shape);
+
+/// A chunk specification's "auto" (Dask's 'auto' for one dimension).
+struct AutoChunks {
+  bool operator==(const AutoChunks&) const = default;
+};
+/// One dimension of a chunk specification, as an entry of Dask's `chunks=`: a chunk size
+/// (-1 for the whole dimension, as Dask's -1 and None), explicit sizes, or AutoChunks.
+using DimChunks = std::variant<std::int64_t, std::vector<std::int64_t>, AutoChunks>;
+
+/// Dask's normalize_chunks: a specification with one entry per dimension as explicit
+/// chunk sizes per dimension. For a 1-d shape, several sizes summing to its length are
+/// that dimension's explicit sizes, as in Dask. Throws ShapeError, in Dask's words, for
+/// a wrong number of entries, sizes <= 0 (other than -1) and sizes not summing to the
+/// dimension. Local.
+ChunkSizes normalize_chunks(const std::vector<DimChunks>& chunks, const Shape& shape);
+
+/// The chunk size per dimension when every chunk but the last has that size and the last
+/// is no larger (what rask's creation functions take), else std::nullopt. An empty
+/// dimension counts as size 1. Local.
+std::optional<Shape> regular_chunk_size(const ChunkSizes& chunks);
+
+/// Dask's common_blockdim: the chunks that operands chunked as `a` and `b` along an axis
+/// of one length are rechunked to. One of them when the other is a single chunk (or both
+/// are equal), else the common refinement of both (every boundary of either). Local.
+std::vector<std::int64_t> unify_dim(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b);
+
+/// Dask's unify_chunks for an elementwise operation: `a` and `b` rechunked so that each
+/// axis they share (same length, not broadcast) has unify_dim's chunks. Shapes that do
+/// not broadcast are left for the operation itself to report. Local.
+std::pair<Array, Array> unify_chunks(const Array& a, const Array& b);
+
+// ---------------------------------------------------------------------------------------
+// Dtype rules beyond each operation's own (src/array/astype.cpp).
+
+/// The values as `dtype` where NumPy's astype needs no rounding: anything to float64, to
+/// bool (nonzero) and bool to int64; the same array when it has that dtype already;
+/// std::nullopt for float64 to int64, which rounds (src/array/astype.cpp). Local.
+std::optional<Array> astype(const Array& a, DType dtype);
 
 namespace detail {
 template <class S>

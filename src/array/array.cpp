@@ -7,6 +7,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "array/chunks.hpp"
 #include "array/node.hpp"
 
 namespace rask {
@@ -141,7 +142,8 @@ const char* binary_name(BinaryOp op) {
   return names[static_cast<int>(op)];
 }
 
-Array binary(const Array& a, const Array& b, BinaryOp op) {
+Array binary(const Array& a_in, const Array& b_in, BinaryOp op) {
+  const auto [a, b] = unify_chunks(a_in, b_in);
   const ArrayNode& x = *a.node();
   const ArrayNode& y = *b.node();
   auto fail = [&](const std::string& why) -> ShapeError {
@@ -152,8 +154,7 @@ Array binary(const Array& a, const Array& b, BinaryOp op) {
   // NumPy's rule on the internal 2-d forms: each axis equal, or 1 on one side.
   auto axis = [&](std::int64_t ex, std::int64_t ey, const std::vector<std::int64_t>& cx,
                   const std::vector<std::int64_t>& cy, std::int64_t& extent, std::vector<std::int64_t>& chunks) {
-    if (ex == ey) {
-      if (cx != cy) throw fail("chunks differ");
+    if (ex == ey) {  // unify_chunks made the chunks equal
       extent = ex;
       chunks = cx;
     } else if (ey == 1) {
@@ -194,26 +195,30 @@ const char* reduce_name(ReduceOp op) {
   return names[static_cast<int>(op)];
 }
 
-Array reduce(const Array& a, ReduceOp op, std::optional<int> axis, bool keepdims) {
-  const ArrayNode& x = *a.node();
-  DType dtype = x.dtype;
+}  // namespace
+
+DType reduced_dtype(ReduceOp op, DType dtype) {
   switch (op) {
     case ReduceOp::sum:
     case ReduceOp::prod:
-      if (dtype == DType::boolean) dtype = DType::int64;
-      break;
+      return dtype == DType::boolean ? DType::int64 : dtype;
     case ReduceOp::mean:
     case ReduceOp::var:
     case ReduceOp::std:
-      dtype = DType::float64;
-      break;
+      return DType::float64;
     case ReduceOp::argmin:
     case ReduceOp::argmax:
-      dtype = DType::int64;
-      break;
+      return DType::int64;
     default:
-      break;
+      return dtype;
   }
+}
+
+namespace {
+
+Array reduce(const Array& a, ReduceOp op, std::optional<int> axis, bool keepdims) {
+  const ArrayNode& x = *a.node();
+  const DType dtype = reduced_dtype(op, x.dtype);
   int internal_axis = -1;  // all
   if (axis) {
     int ax = *axis < 0 ? *axis + x.ndim : *axis;
@@ -316,6 +321,8 @@ Array Array::T() const {
 }
 
 Array Array::dot(const Array& other) const {
+  if (auto [l, r] = detail::unify_inner_chunks(*this, other); l.node() != node_ || r.node() != other.node())
+    return l.dot(r);
   const ArrayNode& a = *node_;
   const ArrayNode& b = *other.node();
   auto fail = [&](const std::string& why) -> ShapeError {
@@ -327,9 +334,7 @@ Array Array::dot(const Array& other) const {
   if (a.ndim == 0 || b.ndim == 0) throw fail("0-d operands are not supported (multiply instead)");
   // The inner axis: a's columns; b's rows, or its only axis when 1-d.
   const std::int64_t inner_b = b.ndim == 1 ? b.cols : b.rows;
-  const auto& inner_b_chunks = b.ndim == 1 ? b.col_chunks : b.row_chunks;
   if (a.cols != inner_b) throw fail("shapes are not aligned");
-  if (a.col_chunks != inner_b_chunks) throw fail("inner chunks differ");
   DType dtype = (a.dtype == DType::float64 || b.dtype == DType::float64) ? DType::float64 : DType::int64;
   std::shared_ptr<ArrayNode> n;
   if (a.ndim == 2 && b.ndim == 2) {

@@ -209,6 +209,10 @@ struct ArrayNode {
   std::int64_t col_blocks() const noexcept { return static_cast<std::int64_t>(col_chunks.size()); }
 };
 
+/// The dtype of a reduction's result over values of `dtype`, as NumPy's: sum and prod
+/// of bools count (int64), mean, var and std are float64, argmin and argmax int64.
+DType reduced_dtype(ReduceOp op, DType dtype);
+
 /// Computes node.token from everything that defines the expression; call last.
 ArrayNodePtr finish(std::shared_ptr<ArrayNode> node);
 

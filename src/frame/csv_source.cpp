@@ -116,11 +116,7 @@ int CsvSource::column(const std::string& name) const {
 std::string CsvSource::column_list() const { return join(names); }
 
 DType parse_dtype(const std::string& text, const std::string& column) {
-  if (text == "float64" || text == "float") return DType::float64;
-  if (text == "int64" || text == "int") return DType::int64;
-  if (text == "bool") return DType::boolean;
-  if (text == "string" || text == "str" || text == "object") return DType::string;
-  if (text == "datetime64[ns]" || text == "datetime64") return DType::timestamp;
+  if (auto dtype = parse_dtype_name(text)) return *dtype;
   throw InputError("read_csv: dtype '" + text + "' for column '" + column +
                    "' is not known; use \"float64\", \"int64\", \"bool\", \"string\" or \"datetime64[ns]\"");
 }

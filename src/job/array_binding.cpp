@@ -18,6 +18,7 @@
 
 #include "array/lower.hpp"
 #include "array/node.hpp"
+#include "job/array_rules.hpp"
 #include "job/expression.hpp"
 #include "job/pyvalue.hpp"
 #include "rask/array.hpp"
@@ -30,13 +31,6 @@ namespace py = pybind11;
 
 namespace rask::job {
 namespace {
-
-DType dtype_of(const std::string& name) {
-  if (name == "float64" || name == "float" || name == "f8") return DType::float64;
-  if (name == "int64" || name == "int" || name == "i8") return DType::int64;
-  if (name == "bool") return DType::boolean;
-  throw py::value_error("dtype " + name + " is not supported by rask arrays (float64, int64 and bool are)");
-}
 
 std::optional<int> axis_of(const py::object& axis) {
   if (axis.is_none()) return std::nullopt;
@@ -292,18 +286,6 @@ void register_array_kinds() {
 namespace rask::job {
 namespace {
 
-py::tuple shape_tuple(const Shape& s) {
-  py::tuple t(s.size());
-  for (std::size_t k = 0; k < s.size(); ++k) t[k] = s[k];
-  return t;
-}
-
-Shape shape_of(const py::object& o) {
-  Shape s;
-  for (auto item : o) s.push_back(item.cast<std::int64_t>());
-  return s;
-}
-
 Array binary_op(const Array& a, const Array& b, const std::string& op) {
   if (op == "add") return a + b;
   if (op == "sub") return a - b;
@@ -369,13 +351,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
 
   py::class_<Array>(m, "Expr")
       .def_property_readonly("shape", [](const Array& a) { return shape_tuple(a.shape()); })
-      .def_property_readonly("chunks",
-                             [](const Array& a) {
-                               const ChunkSizes c = a.chunks();
-                               py::tuple t(c.size());
-                               for (std::size_t k = 0; k < c.size(); ++k) t[k] = shape_tuple(c[k]);
-                               return t;
-                             })
+      .def_property_readonly("chunks", [](const Array& a) { return chunks_tuple(a.chunks()); })
       .def_property_readonly("dtype", [](const Array& a) { return dtype_name(a.dtype()); })
       .def_property_readonly("ndim", &Array::ndim)
       .def_property_readonly("size", &Array::size)
@@ -387,12 +363,7 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
       .def("binary", &binary_op)
       .def("unary", &unary_op)
       .def("reduce", &reduce_op)
-      .def("rechunk",
-           [](const Array& a, const py::tuple& chunks) {
-             ChunkSizes c;
-             for (auto dim : chunks) c.push_back(shape_of(py::reinterpret_borrow<py::object>(dim)));
-             return a.rechunk(c);
-           })
+      .def("rechunk", [](const Array& a, const py::tuple& chunks) { return a.rechunk(chunk_sizes_of(chunks)); })
       .def("slice",
            [](const Array& a, const std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>& ranges) {
              std::vector<Slice> s;
@@ -483,6 +454,8 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
     w.write(a.serialize());
     return to_py(out);
   });
+
+  add_array_rules(m);
 
   m.def("scalar", [](double v, const std::string& dtype) { return scalar(v, dtype_of(dtype)); });
   m.def("full", [](const py::object& shape, double value, const py::object& chunks, const std::string& dtype) {

@@ -2,8 +2,10 @@
 of float64, int64 or bool). See README's table 'What is supported'."""
 from rask import compute  # noqa: F401  (Dask's dask.array re-exports dask.base's compute, not persist)
 from . import linalg, random  # noqa: F401
-from .core import (Array, arange, asarray, from_array, from_delayed, full,  # noqa: F401
-                   normalize_chunks, ones, to_hdf5, zeros)
+from .core import Array, asarray, from_array, from_delayed, normalize_chunks, to_hdf5  # noqa: F401
+from .creation import arange, full, ones, zeros  # noqa: F401
+from .reductions import amax, amin, argmax, argmin, max, mean, min, prod, std, sum, var  # noqa: F401
+from .ufunc import abs, absolute, exp, log, sqrt  # noqa: F401
 
 
 __all__ = ["Array", "compute", "arange", "asarray", "from_array", "from_delayed", "full", "normalize_chunks", "ones", "to_hdf5",
@@ -20,33 +22,7 @@ def _dispatch(name):
     return call
 
 
-for _name in ("sum", "prod", "mean", "std", "var", "min", "max", "argmin", "argmax", "transpose", "dot",
-              "rechunk"):
-    globals()[_name] = _dispatch(_name)
-amin, amax = globals()["min"], globals()["max"]
-
-
-def exp(x):
-    import numpy as np
-    return np.exp(x)
-
-
-def log(x):
-    import numpy as np
-    return np.log(x)
-
-
-def sqrt(x):
-    import numpy as np
-    return np.sqrt(x)
-
-
-def absolute(x):
-    import numpy as np
-    return np.absolute(x)
-
-
-abs = absolute
+transpose, dot, rechunk = _dispatch("transpose"), _dispatch("dot"), _dispatch("rechunk")
 
 
 def __getattr__(name):

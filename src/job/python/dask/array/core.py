@@ -6,7 +6,6 @@ values (shape, chunks, dtype, repr) are answered from it. A compute adds one exp
 record to the graph; every rank lowers it into its chunk tasks (src/job/array_binding.cpp).
 Shapes that do not fit raise ValueError at the line that builds them, as in Dask.
 """
-import math
 import numbers
 import operator
 import os
@@ -18,9 +17,6 @@ import _rask_array
 import rask as _rask_py
 
 __all__ = ["Array", "from_array", "from_delayed", "ones", "zeros", "full", "arange", "to_hdf5", "normalize_chunks"]
-
-# Dask's default chunk size for chunks='auto' (its config array.chunk-size).
-AUTO_BYTES = 128 * 2**20
 
 
 def _dry_run():
@@ -57,93 +53,11 @@ def _unsupported(name):
     return _rask_py.unsupported(name)
 
 
-def _auto_chunks(shape):
-    """Chunk sizes for chunks='auto': whole dimensions while an array fits in 128 MiB;
-    else dimensions shorter than their equal share of the limit stay whole and the rest
-    share what remains equally (Dask's rule, without its rounding to nice numbers)."""
-    limit = AUTO_BYTES // 8
-    if not shape or math.prod(shape) <= limit:
-        return tuple(max(s, 1) for s in shape)
-    out = list(shape)
-    free = list(range(len(shape)))
-    budget = limit
-    changed = True
-    while changed and free:
-        changed = False
-        share = budget ** (1.0 / len(free))
-        for d in list(free):
-            if shape[d] <= share:
-                free.remove(d)
-                budget = max(budget // max(shape[d], 1), 1)
-                changed = True
-    if free:
-        share = max(int(budget ** (1.0 / len(free))), 1)
-        for d in free:
-            out[d] = min(share, shape[d])
-        if len(free) == 1:
-            out[free[0]] = min(budget, shape[free[0]])
-    return tuple(max(c, 1) for c in out)
-
-
 def normalize_chunks(chunks, shape):
     """Dask's chunk specifications (an int, one size per dimension with -1 or None for
     the whole dimension, explicit sizes per dimension, a dict by axis, 'auto') as a
-    tuple of per-dimension chunk-size tuples."""
-    shape = tuple(int(s) for s in shape)
-    ndim = len(shape)
-    if chunks is None or (isinstance(chunks, str) and chunks == "auto"):
-        chunks = _auto_chunks(shape)
-    if isinstance(chunks, dict):
-        auto = _auto_chunks(shape)
-        chunks = tuple(chunks.get(d, chunks.get(d - ndim, auto[d])) for d in range(ndim))
-    if isinstance(chunks, numbers.Integral):
-        chunks = (int(chunks),) * ndim
-    if not isinstance(chunks, (tuple, list)):
-        raise ValueError(f"chunks={chunks!r} is not a chunk specification; give an int, a tuple or 'auto'")
-    if ndim == 1 and len(chunks) > 1 and all(isinstance(c, numbers.Integral) for c in chunks) and \
-            sum(chunks) == shape[0]:
-        chunks = (tuple(chunks),)
-    if len(chunks) != ndim:
-        raise ValueError(f"chunks={chunks!r} gives {len(chunks)} dimension(s) for shape {shape}; "
-                         "give one chunk size per dimension")
-    out = []
-    for d, (c, extent) in enumerate(zip(chunks, shape)):
-        if isinstance(c, str) and c == "auto":
-            c = _auto_chunks(shape)[d]
-        if c is None or (isinstance(c, numbers.Integral) and c == -1):
-            c = max(extent, 1)
-        if isinstance(c, numbers.Integral):
-            c = int(c)
-            if c <= 0:
-                raise ValueError(f"chunk size {c} for dimension {d} of shape {shape} must be positive")
-            sizes = tuple(min(c, extent - s) for s in range(0, extent, c)) or (0,)
-        else:
-            sizes = tuple(int(x) for x in c)
-            if sum(sizes) != extent:
-                raise ValueError(f"chunks {sizes} for dimension {d} sum to {sum(sizes)}, not the shape's {extent}")
-        out.append(sizes)
-    return tuple(out)
-
-
-def _regular(chunks):
-    """The chunk size per dimension when every chunk but the last is that size, else None."""
-    sizes = []
-    for dim in chunks:
-        if len(dim) > 1 and (any(c != dim[0] for c in dim[:-1]) or dim[-1] > dim[0]):
-            return None
-        sizes.append(max(dim[0], 1))  # an empty dimension: rask takes chunk size 1 for it
-    return tuple(sizes)
-
-
-def _create(make, shape, chunks):
-    """An array from a builder taking a regular chunk size, rechunked if `chunks` is not
-    regular."""
-    shape = _shape(shape)
-    norm = normalize_chunks(chunks, shape)
-    regular = _regular(norm)
-    if regular is not None:
-        return make(shape, regular)
-    return make(shape, tuple(max(dim) for dim in norm)).rechunk(norm)
+    tuple of per-dimension chunk-size tuples (rask::normalize_chunks decides)."""
+    return _rask_array.normalize_chunks(chunks, tuple(int(s) for s in shape))
 
 
 def _shape(shape):
@@ -156,89 +70,47 @@ def _shape(shape):
 
 
 def _dtype_name(dtype, default):
+    """The rask dtype holding a NumPy dtype's values (rask::array_dtype_of_numpy decides);
+    `default` for None."""
     if dtype is None:
         return default
-    d = np.dtype(dtype)
-    if d.kind == "f":
-        return "float64"
-    if d.kind in "iu":
-        return "int64"
-    if d.kind == "b":
-        return "bool"
-    raise _unsupported(f"dask arrays of dtype {d} (rask arrays hold float64, int64 and bool)")
+    name = _rask_array.array_dtype(dtype)
+    if name is None:
+        raise _unsupported(f"dask arrays of dtype {np.dtype(dtype)} (rask arrays hold float64, int64 and bool)")
+    return name
 
 
 def _scalar(value):
     """A Python or NumPy scalar as a 0-d expression, with NumPy's dtype for it."""
-    if isinstance(value, (bool, np.bool_)):
-        return _rask_array.scalar(float(value), "bool")
-    if isinstance(value, numbers.Integral):
-        return _rask_array.scalar(float(value), "int64")
-    if isinstance(value, numbers.Real):
-        return _rask_array.scalar(float(value), "float64")
-    return None
-
-
-def _chunks_like(shape, like):
-    """The chunks an operand of `shape` needs to meet an array `like` elementwise (Dask
-    unifies chunks; rask's elementwise operations need them equal), or None."""
-    if shape == like.shape:
-        return like.chunks
-    if len(shape) == 1 and like.ndim == 2 and shape[0] == like.shape[1]:
-        return (like.chunks[1],)
-    if len(shape) == 2 and like.ndim == 2:
-        if shape == (1, like.shape[1]):
-            return ((1,), like.chunks[1])
-        if shape == (like.shape[0], 1):
-            return (like.chunks[0], (1,))
+    if isinstance(value, (bool, np.bool_, numbers.Real)):
+        return _rask_array.scalar(float(value), _dtype_name(np.asarray(value).dtype, None))
     return None
 
 
 def _operand(value, like=None):
-    """The expression of an operand of arithmetic: an Array, a scalar, a NumPy array;
-    chunked to meet `like` (an expression) where their shapes fit."""
+    """The expression of an operand of arithmetic: an Array, a scalar, a NumPy array (in
+    the chunks Dask gives it against `like`, an expression). rask's operations unify
+    the chunks of two arrays themselves."""
     if isinstance(value, Array):
-        e = value._expr
-    else:
-        e = _scalar(value)
-        if e is not None:
-            return e
-        if not isinstance(value, np.ndarray):
-            return None
-        if value.ndim == 0:
-            return _scalar(value[()])
-        target = _chunks_like(tuple(value.shape), like) if like is not None else None
-        return from_array(value, chunks=target or "auto")._expr
-    if like is not None and e.chunks != like.chunks and e.ndim > 0:
-        target = _chunks_like(e.shape, like)
-        if target is not None and e.chunks != target:
-            e = e.rechunk(target)
-    return e
+        return value._expr
+    e = _scalar(value)
+    if e is not None:
+        return e
+    if not isinstance(value, np.ndarray):
+        return None
+    if value.ndim == 0:
+        return _scalar(value[()])
+    if like is None or value.ndim > 2:
+        return from_array(value)._expr
+    return from_array(value, chunks=_rask_array.operand_chunks(value.shape, like))._expr
 
 
 def _inner_operand(value, like, left):
-    """The other operand of a matrix product with the expression `like`, its inner axis
-    chunked like `like`'s (Dask unifies them; rask's dot needs them equal). `left`: the
-    operand is the left one."""
-    if isinstance(value, np.ndarray) and value.ndim > 0:
-        inner = like.chunks[0] if left else like.chunks[-1]
-        if value.ndim == 1:
-            target = (inner,)
-        elif left:
-            target = (normalize_chunks("auto", value.shape)[0], inner)
-        else:
-            target = (inner, normalize_chunks("auto", value.shape)[1])
-        return from_array(value, chunks=target)._expr
-    e = _operand(value)
-    if e is None or e.ndim == 0 or like.ndim == 0:
-        return e
-    inner = like.chunks[0] if left else like.chunks[-1]
-    mine = e.chunks[-1] if left else e.chunks[0]
-    if mine != inner and sum(mine) == sum(inner):
-        chunks = list(e.chunks)
-        chunks[-1 if left else 0] = inner
-        e = e.rechunk(tuple(chunks))
-    return e
+    """The other operand of a matrix product with the expression `like`: a NumPy array
+    in the chunks Dask gives it there. `left`: the operand is the left one."""
+    if isinstance(value, np.ndarray) and 0 < value.ndim <= 2:
+        return from_array(value, chunks=_rask_array.inner_operand_chunks(value.shape, like, left))._expr
+    return _operand(value)
 
 
 def _binary_expr(a, b, op):
@@ -435,18 +307,12 @@ class Array:
         return Array(self._expr.rechunk(norm), "rechunk-merge")
 
     def astype(self, dtype, **kwargs):
-        """Casts that need no rounding: to float64 (x * 1.0), bool to int64 (x + 0), and
-        to bool (x != 0)."""
-        target, mine = _dtype_name(dtype, None), self._expr.dtype
-        if target == mine:
+        """Casts that need no rounding (rask::astype decides which)."""
+        target = _dtype_name(dtype, None)
+        if target == self._expr.dtype:
             return self
-        if target == "float64":
-            e = self._expr.binary(_rask_array.scalar(1.0, "float64"), "mul")
-        elif target == "int64" and mine == "bool":
-            e = self._expr.binary(_rask_array.scalar(0.0, "int64"), "add")
-        elif target == "bool":
-            e = self._expr.binary(_rask_array.scalar(0.0, "int64"), "ne")
-        else:
+        e = _rask_array.astype(self._expr, target)
+        if e is None:
             raise _unsupported(f"Array.astype({np.dtype(dtype)}) from {self.dtype} (rounding casts)")
         return Array(e, "astype")
 
@@ -549,70 +415,42 @@ class Array:
 
     __rfloordiv__ = __mod__ = __rmod__ = __floordiv__
 
-    # Reductions.
-    def _reduce(self, op, name, axis, keepdims, dtype=None, out=None):
-        if out is not None:
-            raise _unsupported(f"Array.{op}(out=...)")
-        if dtype is not None and _dtype_name(dtype, None) != self._reduced_dtype(op):
-            raise _unsupported(f"Array.{op}(dtype={np.dtype(dtype)})")
-        if isinstance(axis, (tuple, list)):
-            axes = sorted({a % max(self.ndim, 1) for a in axis})
-            if axes == list(range(self.ndim)):
-                axis = None
-            elif len(axes) == 1:
-                axis = axes[0]
-            else:
-                raise ValueError(f"axis {tuple(axis)} is out of bounds for a {self.ndim}-d array")
-        return Array(self._expr.reduce(op, axis, bool(keepdims)), name)
-
-    def _reduced_dtype(self, op):
-        if op in ("mean", "var", "std"):
-            return "float64"
-        if op in ("argmin", "argmax"):
-            return "int64"
-        if op in ("sum", "prod") and self._expr.dtype == "bool":
-            return "int64"
-        return self._expr.dtype
-
+    # Reductions (dask/array/reductions.py).
     def sum(self, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
-        return self._reduce("sum", "sum-aggregate", axis, keepdims, dtype, out)
+        from . import reductions
+        return reductions.sum(self, axis, dtype, keepdims, split_every, out)
 
     def prod(self, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
-        return self._reduce("prod", "prod-aggregate", axis, keepdims, dtype, out)
+        from . import reductions
+        return reductions.prod(self, axis, dtype, keepdims, split_every, out)
 
     def mean(self, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
-        return self._reduce("mean", "mean_agg-aggregate", axis, keepdims, dtype, out)
+        from . import reductions
+        return reductions.mean(self, axis, dtype, keepdims, split_every, out)
 
     def min(self, axis=None, keepdims=False, split_every=None, out=None):
-        return self._reduce("min", "amin-aggregate", axis, keepdims, None, out)
+        from . import reductions
+        return reductions.min(self, axis, keepdims, split_every, out)
 
     def max(self, axis=None, keepdims=False, split_every=None, out=None):
-        return self._reduce("max", "amax-aggregate", axis, keepdims, None, out)
+        from . import reductions
+        return reductions.max(self, axis, keepdims, split_every, out)
 
     def argmin(self, axis=None, keepdims=False, split_every=None, out=None):
-        return self._reduce("argmin", "arg_agg-aggregate", axis, keepdims, None, out)
+        from . import reductions
+        return reductions.argmin(self, axis, keepdims, split_every, out)
 
     def argmax(self, axis=None, keepdims=False, split_every=None, out=None):
-        return self._reduce("argmax", "arg_agg-aggregate", axis, keepdims, None, out)
-
-    def _count(self, axis):
-        if axis is None or (isinstance(axis, (tuple, list)) and len(set(axis)) >= self.ndim):
-            return self.size
-        if isinstance(axis, (tuple, list)):
-            axis = axis[0]
-        return self.shape[axis]
+        from . import reductions
+        return reductions.argmax(self, axis, keepdims, split_every, out)
 
     def var(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
-        v = self._reduce("var", "var-aggregate", axis, keepdims, dtype, out)
-        if ddof:
-            n = self._count(axis)
-            v = Array(v._expr.binary(_rask_array.scalar(n / (n - ddof), "float64"), "mul"), "var-aggregate")
-        return v
+        from . import reductions
+        return reductions.var(self, axis, dtype, keepdims, ddof, split_every, out)
 
     def std(self, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
-        if ddof:
-            return Array(self.var(axis, dtype, keepdims, ddof, split_every, out)._expr.unary("sqrt"), "_sqrt")
-        return self._reduce("std", "_sqrt", axis, keepdims, dtype, out)
+        from . import reductions
+        return reductions.std(self, axis, dtype, keepdims, ddof, split_every, out)
 
     # NumPy's functions on dask arrays.
     _UFUNCS = {"exp": "exp", "log": "log", "sqrt": "sqrt", "absolute": "abs", "negative": "neg"}
@@ -655,51 +493,6 @@ class Array:
         return getattr(args[0], method)(*args[1:], **kwargs)
 
 
-# Creation.
-def _full(value, shape, chunks, dtype, name):
-    return Array(_create(lambda s, c: _rask_array.full(s, float(value), c, dtype), shape, chunks), name)
-
-
-def ones(shape, dtype=None, chunks="auto", **kwargs):
-    """Ones, as dask.array.ones (float64 unless dtype says). Local."""
-    return _full(1, shape, chunks, _dtype_name(dtype, "float64"), "ones_like")
-
-
-def zeros(shape, dtype=None, chunks="auto", **kwargs):
-    """Zeros, as dask.array.zeros. Local."""
-    return _full(0, shape, chunks, _dtype_name(dtype, "float64"), "zeros_like")
-
-
-def full(shape, fill_value, dtype=None, chunks="auto", **kwargs):
-    """One value everywhere, as dask.array.full (the value's dtype unless dtype says). Local."""
-    default = "bool" if isinstance(fill_value, (bool, np.bool_)) else \
-        "int64" if isinstance(fill_value, numbers.Integral) else "float64"
-    return _full(fill_value, shape, chunks, _dtype_name(dtype, default), "full_like")
-
-
-def arange(*args, chunks="auto", dtype=None, **kwargs):
-    """int64 values start, start + step, ... below stop, as dask.array.arange. Local."""
-    if len(args) == 1:
-        start, stop, step = 0, args[0], 1
-    elif len(args) == 2:
-        start, stop, step = args[0], args[1], 1
-    elif len(args) == 3:
-        start, stop, step = args
-    else:
-        raise TypeError(f"arange takes 1 to 3 positional arguments, got {len(args)}")
-    if not all(isinstance(v, numbers.Integral) for v in (start, stop, step)) or \
-            _dtype_name(dtype, "int64") != "int64":
-        raise _unsupported("dask.array.arange with floats (rask's arange is int64)")
-    if step <= 0:
-        raise _unsupported("dask.array.arange with step <= 0")
-    n = max(0, -(-(stop - start) // step))
-    norm = normalize_chunks(chunks, (n,))
-    e = _rask_array.arange(int(start), int(stop), int(step), max(max(norm[0]), 1))
-    if e.chunks != norm:
-        e = e.rechunk(norm)
-    return Array(e, "arange")
-
-
 def from_array(x, chunks="auto", name=None, lock=False, asarray=None, fancy=True, getitem=None, meta=None,
                inline_array=False):
     """An array over an h5py dataset (each chunk read by the rank that holds it), a
@@ -714,7 +507,7 @@ def from_array(x, chunks="auto", name=None, lock=False, asarray=None, fancy=True
         shape = _shape(x.shape)
         _dtype_name(x.dtype, None)
         norm = normalize_chunks(chunks, shape)
-        regular = _regular(norm)
+        regular = _rask_array.regular_chunk_size(norm)
         path = os.path.abspath(x.file.filename)
         e = _rask_array.from_hdf5(path, x.name, regular if regular is not None else tuple(max(d) for d in norm))
         if regular is None:
@@ -725,7 +518,7 @@ def from_array(x, chunks="auto", name=None, lock=False, asarray=None, fancy=True
         shape = _shape(a.shape)
         dtype = _dtype_name(a.dtype, None)
         norm = normalize_chunks(chunks, shape)
-        regular = _regular(norm)
+        regular = _rask_array.regular_chunk_size(norm)
         e = _rask_array.literal(np.ascontiguousarray(a, dtype=np.float64).reshape(-1), shape,
                                 regular if regular is not None else tuple(max(d) for d in norm), dtype)
         if regular is None:
@@ -779,3 +572,7 @@ def to_hdf5(filename, *args, chunks=True, **kwargs):
             a = from_array(a)
         pairs.append((name if name.startswith("/") else "/" + name, _filled(a._expr)))
     _rask_py.collective("array.to_hdf5", _rask_array.hdf5_payload(os.path.abspath(str(filename)), pairs))
+
+
+# dask.array.core's creation functions as before the split (Dask keeps them in creation.py).
+from .creation import arange, full, ones, zeros  # noqa: E402,F401  (creation imports this module)

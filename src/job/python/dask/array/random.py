@@ -7,7 +7,8 @@ import os
 
 import _rask_array
 
-from .core import Array, _create
+from .core import Array
+from .creation import _create
 
 __all__ = ["RandomState", "random", "random_sample", "uniform", "normal", "randint", "seed"]
 
