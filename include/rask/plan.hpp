@@ -101,6 +101,15 @@ class Plan {
   void print(std::ostream& out) const;
 
  private:
+  // The phases of the constructor, in order (plan.cpp).
+  struct Pins;
+  Pins pin_tasks(const Graph& graph) const;
+  void choose_schedule(const Graph& graph, const CostModel& model, Pins& pins);
+  double list_schedule(const Graph& graph, const CostModel& model, Pins& pins, bool one_rank);
+  void plan_sends(const Graph& graph);
+  void predict_times(const Graph& graph, const CostModel& model);
+  void predict_peak_bytes(const Graph& graph);
+
   int nranks_, threads_;
   Where where_;
   std::vector<TaskId> order_, outputs_;
