@@ -32,7 +32,7 @@ struct ExecStats {
 
 /// The communicator of the collective task the calling thread runs: every rank of the
 /// job in rank order, private to collective tasks (ordinary values never travel on it).
-/// Local; throws rask::Error when the calling thread is not running a collective task.
+/// Local: throws rask::Error when the calling thread is not running a collective task.
 MPI_Comm collective_comm();
 
 /// Inside a collective task: waits for `request` (a nonblocking call on
@@ -42,7 +42,7 @@ MPI_Comm collective_comm();
 /// that rank's error). The request is then left pending (MPI cannot cancel a
 /// collective): its buffers must not be freed memory MPI could still write to, so keep
 /// them off the body's stack when this matters. A body that blocks in MPI (ScaLAPACK)
-/// cannot be woken so: it must fail on every rank alike. Local; throws rask::Error
+/// cannot be woken so: it must fail on every rank alike. Local: throws rask::Error
 /// outside a collective task.
 void collective_wait(MPI_Request& request);
 

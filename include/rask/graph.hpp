@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rask/detail/token_index.hpp"
 #include "rask/token.hpp"
 #include "rask/value.hpp"
 
@@ -27,6 +28,7 @@ struct Key {
   Token token = 0;
   bool by_hand = false;  ///< the name is the whole key
 
+  /// The printed key.
   std::string str() const;
   friend bool operator==(const Key& a, const Key& b) { return a.token == b.token; }
 };
@@ -46,16 +48,14 @@ struct TaskOptions {
 };
 
 class Graph;
+namespace detail {
+class Executor;
+}
 
 /// What a task body sees: its inputs, in the order of its dependencies.
 class Inputs {
  public:
-  Inputs(const Value* values, std::span<const TaskId> deps, const Graph& graph, TaskId task)
-      : values_(values), deps_(deps), graph_(graph), task_(task) {}
-  /// A collective task's view: input i is visible only when present[i] is nonzero.
-  Inputs(const Value* values, std::span<const TaskId> deps, const Graph& graph, TaskId task,
-         const std::uint8_t* present)
-      : values_(values), deps_(deps), graph_(graph), task_(task), present_(present) {}
+  /// How many inputs the task has.
   std::size_t size() const noexcept { return deps_.size(); }
   /// Input i as a T; throws TypeError naming the task, the input key and both types.
   /// Throws GraphError when the task has no input i.
@@ -80,6 +80,15 @@ class Inputs {
   }
 
  private:
+  // Only the executor hands a task its inputs (as Taskflow's Task(Node*) is its graph's).
+  friend class detail::Executor;
+  Inputs(const Value* values, std::span<const TaskId> deps, const Graph& graph, TaskId task)
+      : values_(values), deps_(deps), graph_(graph), task_(task) {}
+  // A collective task's view: input i is visible only when present[i] is nonzero.
+  Inputs(const Value* values, std::span<const TaskId> deps, const Graph& graph, TaskId task,
+         const std::uint8_t* present)
+      : values_(values), deps_(deps), graph_(graph), task_(task), present_(present) {}
+
   [[noreturn]] void type_error(std::size_t i, const std::type_info& wanted) const;
   [[noreturn]] void range_error(std::size_t i) const;
   static const Value& absent();
@@ -104,24 +113,6 @@ struct Task {
   int owner = -1;                            ///< pinned rank or -1
   bool collective = false;                   ///< run by every rank together
 };
-
-namespace detail {
-/// Token -> task, by open addressing in one array: no allocation per task, which
-/// matters when a graph has millions of tiny tasks. Token 0 marks an empty slot.
-class TokenIndex {
- public:
-  std::optional<TaskId> find(Token token) const;
-  /// Stores (token, id) unless the token is present; returns the stored id and whether
-  /// it was inserted.
-  std::pair<TaskId, bool> insert(Token token, TaskId id);
-
- private:
-  void grow();
-  std::vector<Token> tokens_;
-  std::vector<TaskId> ids_;
-  std::size_t size_ = 0;
-};
-}  // namespace detail
 
 /// A task graph. Keys are unique: adding a task whose key exists returns the existing
 /// task (a shared intermediate is computed once). Not thread-safe; local.
@@ -148,6 +139,7 @@ class Graph {
   /// dependency is missing. Idempotent.
   void finalize();
 
+  /// Tasks in the graph, and each by its id (ids are positions, in the order added).
   std::size_t size() const noexcept { return tasks_.size(); }
   const Task& task(TaskId id) const { return tasks_[id]; }
   std::span<const Task> tasks() const noexcept { return tasks_; }
@@ -186,7 +178,7 @@ class Plan;
 /// Graphviz DOT of the tasks `plan` runs, drawn as Dask's visualize draws a graph: a
 /// circle per function call labelled with its name, a box per value labelled with its
 /// key, edges call → value → consumer; each node filled with its owner rank's colour.
-/// Local.
+/// Local: no MPI.
 std::string to_dot(const Graph& graph, const Plan& plan);
 
 /// Writes to_dot(graph, plan) to `path`: a `.dot` path as text; `.svg`, `.png` or `.pdf`

@@ -44,23 +44,25 @@ enum class Where {
   all,   ///< on every rank
 };
 
-/// `bytes` as people read it: "512 B", "3.2 MB", "1.5 GB" (powers of 1000). Local.
+/// Local: `bytes` as people read it: "512 B", "3.2 MB", "1.5 GB" (powers of 1000).
 std::string format_bytes(double bytes);
 
 /// A static partition of a graph's needed tasks over ranks. Immutable once made.
 class Plan {
  public:
-  /// Plans `outputs` of `graph` (finalized) for `nranks` ranks of `threads` threads each.
-  /// Local and deterministic: every rank gets the same plan. Throws GraphError on a cycle
+  /// Local: plans `outputs` of `graph` (finalized) for `nranks` ranks of `threads` threads
+  /// each. Deterministic, so every rank gets the same plan without a message. Throws GraphError on a cycle
   /// and PlanError when a value with no Serializer would have to cross ranks.
   Plan(const Graph& graph, std::span<const TaskId> outputs, int nranks, int threads,
        Where where = Where::root, const CostModel& model = {});
 
+  /// Ranks, threads per rank and where results go, as planned for.
   int nranks() const noexcept { return nranks_; }
   int threads() const noexcept { return threads_; }
   Where where() const noexcept { return where_; }
   /// Needed tasks in priority order (the graph's post-order from the outputs).
   std::span<const TaskId> order() const noexcept { return order_; }
+  /// The outputs asked for, in the order their values are returned.
   std::span<const TaskId> outputs() const noexcept { return outputs_; }
   /// Rank that runs `task`, or -1 when no output needs it (culled). A collective task
   /// runs on every rank; its owner() is 0 (collective() says so).
@@ -79,7 +81,9 @@ class Plan {
     return {send_ranks_.data() + send_begin_[task], send_ranks_.data() + send_begin_[task + 1]};
   }
 
+  /// Tasks `rank` runs (a collective task counts on every rank).
   std::size_t tasks_on(int rank) const { return tasks_per_rank_[rank]; }
+  /// Values sent between ranks, one per (value, destination).
   std::size_t messages() const noexcept { return messages_; }
   double bytes_crossing() const noexcept { return bytes_crossing_; }  ///< estimated
   double total_work() const noexcept { return total_work_; }          ///< seconds, all tasks
@@ -101,6 +105,15 @@ class Plan {
   void print(std::ostream& out) const;
 
  private:
+  // The phases of the constructor, in order (plan.cpp).
+  struct Pins;
+  Pins pin_tasks(const Graph& graph) const;
+  void choose_schedule(const Graph& graph, const CostModel& model, Pins& pins);
+  double list_schedule(const Graph& graph, const CostModel& model, Pins& pins, bool one_rank);
+  void plan_sends(const Graph& graph);
+  void predict_times(const Graph& graph, const CostModel& model);
+  void predict_peak_bytes(const Graph& graph);
+
   int nranks_, threads_;
   Where where_;
   std::vector<TaskId> order_, outputs_;

@@ -22,9 +22,10 @@
 
 namespace rask {
 
+/// MPI and OpenMP for one program, and the entry point of every compute.
 class Runtime {
  public:
-  /// Collective. Initializes MPI (thread level serialized when available) unless the
+  /// Collective: initializes MPI (thread level serialized when available) unless the
   /// program already did. Threads per rank: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK,
   /// else 1; every rank uses rank 0's count.
   Runtime(int& argc, char**& argv);
@@ -33,24 +34,26 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  /// The live Runtime; throws rask::Error when the program has not created one.
+  /// Local: the live Runtime; throws rask::Error when the program has not created one.
   static Runtime& current();
 
+  /// Local: this rank's number in the job (0 to size() - 1).
   int rank() const noexcept;
+  /// Local: the number of ranks in the job.
   int size() const noexcept;
-  /// OpenMP threads each rank runs tasks on.
+  /// Local: OpenMP threads each rank runs tasks on (the same on every rank).
   int threads() const noexcept;
-  /// Seconds since an arbitrary point (MPI_Wtime). Local.
+  /// Local: seconds since an arbitrary point (MPI_Wtime).
   double wtime() const noexcept;
-  /// Collective barrier. Throws SpmdError on every rank when some rank is elsewhere
+  /// Collective: a barrier. Throws SpmdError on every rank when some rank is elsewhere
   /// (in a compute, or leaving the program).
   void barrier() const;
   /// Collective: rank 0's `text` on every rank. For steps only rank 0 performs (writing
   /// a picture, reading a file) so that its error stops every rank, not rank 0 alone.
   std::string broadcast_from_root(const std::string& text) const;
 
-  /// The planner's machine model; change it before computing. Local (set it the same
-  /// way on every rank, or the ranks' plans differ).
+  /// Local: the planner's machine model; change it before computing, the same way on
+  /// every rank, or the ranks' plans differ.
   CostModel& cost_model() noexcept;
 
   /// Collective: every rank must call it with the same graph and outputs; the ranks
@@ -62,10 +65,10 @@ class Runtime {
   /// task throws anywhere.
   std::vector<Value> compute(Graph& graph, std::span<const TaskId> outputs, Where where = Where::root);
 
-  /// The plan compute would follow for this job's ranks and threads. Local.
+  /// Local: the plan compute would follow for this job's ranks and threads.
   Plan plan(Graph& graph, std::span<const TaskId> outputs, Where where = Where::root) const;
 
-  /// Counters of this rank's part in the last compute.
+  /// Local: counters of this rank's part in the last compute.
   const ExecStats& last_stats() const noexcept;
 
  private:
