@@ -458,6 +458,7 @@ TEST(Array, EveryNodeFieldCrossesTheWireAndMakesTheToken) {
     EXPECT_EQ(gather(back), gather(exprs[k]));
   }
   EXPECT_EQ(tokens.size(), exprs.size());
+}
 
 // Operands chunked differently meet in the chunks Dask 2022.12 gives (its unify_chunks:
 // every boundary of either operand), with a naive loop's values.
