@@ -3,6 +3,7 @@
 # and builds a Release tree in build/, then runs the demo jobs or the test suite.
 BUILD ?= build
 JOBS  ?= 2
+CTEST_JOBS ?= 2
 NP    ?= 2
 # Debian's Python has NumPy/pandas/Dask; another python3 may come first on PATH.
 PYTHON := /usr/bin/python3
@@ -10,7 +11,7 @@ ROOT_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
 MPIRUN := mpirun $(ROOT_FLAGS) --oversubscribe
 DATA := inputs/minute
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test test-soak demo bench clean
 
 all: build
 
@@ -29,9 +30,15 @@ $(BUILD)/CMakeCache.txt:
 build: deps-build $(BUILD)/CMakeCache.txt
 	$(QUIET_BUILD)
 
+# Entries that time something run alone (RUN_SERIAL in tests/CMakeLists.txt); the rest
+# CTEST_JOBS at a time. The soak (the full repeat counts, label `soak`) is `make test-soak`.
 test: deps-test $(BUILD)/CMakeCache.txt
 	$(QUIET_BUILD)
-	ctest --test-dir $(BUILD) --output-on-failure -j 1
+	ctest --test-dir $(BUILD) --output-on-failure -j $(CTEST_JOBS) --label-exclude soak
+
+test-soak: deps-test $(BUILD)/CMakeCache.txt
+	$(QUIET_BUILD)
+	ctest --test-dir $(BUILD) --output-on-failure --label-regex soak
 
 $(DATA)/aig:
 	@$(BUILD)/inputs/rask-gen-minute --out $(DATA) --symbols aig,ibm --start 2010-01-04 --days 20 --seed 7

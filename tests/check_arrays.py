@@ -11,6 +11,7 @@ import numpy as np
 from harness import Checks
 
 checks = Checks(__doc__)
+expect_one_error = checks.expect_one_error
 build = checks.build
 LAYOUTS = ((1, 2), (2, 1), (3, 1), (4, 1))  # (ranks, threads)
 
@@ -114,14 +115,6 @@ with tempfile.TemporaryDirectory() as tmp:
         checks.check("from_hdf5: abs(a - 0.5).max()", close(d["absmax"], np.abs(a - 0.5).max()))
         checks.check("from_hdf5: a.T.dot(a)", close(d["gram"], a.T.dot(a)))
         checks.check("from_hdf5: svd(a) s", close(d["s"], np.linalg.svd(a, compute_uv=False)))
-
-    def expect_one_error(name, result, pattern):
-        lines = [l for l in result.stderr.splitlines() if "rask: error:" in l or l.startswith("ERROR on rank")]
-        detail = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-        checks.check(f"{name}: non-zero exit", result.returncode != 0, detail)
-        checks.check(f"{name}: exactly one error message", len(lines) == 1, detail)
-        checks.check(f"{name}: message says what failed", bool(lines) and re.search(pattern, lines[0]) is not None,
-                     f"wanted /{pattern}/ in {lines}")
 
     out = os.path.join(tmp, "bad.h5")
     # An integer dataset in a group; its output is the file the failing runs below must leave alone.

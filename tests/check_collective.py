@@ -7,16 +7,8 @@ import tempfile
 from harness import Checks
 
 checks = Checks(__doc__)
+expect_one_error = checks.expect_one_error
 build = checks.build
-
-
-def expect_one_error(name, result, pattern):
-    lines = [l for l in result.stderr.splitlines() if "rask: error:" in l or l.startswith("ERROR on rank")]
-    detail = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    checks.check(f"{name}: non-zero exit", result.returncode != 0, detail)
-    checks.check(f"{name}: exactly one error message", len(lines) == 1, detail)
-    checks.check(f"{name}: message", bool(lines) and re.search(pattern, lines[0]) is not None,
-                 f"wanted /{pattern}/ in {lines}")
 
 
 program = f"{build}/tests/fail_before_collective"

@@ -6,19 +6,11 @@ import subprocess
 import tempfile
 import time
 
-from harness import Checks
+from harness import Checks, signal_ranks
 
 checks = Checks(__doc__)
+expect_one_error = checks.expect_one_error
 build = checks.build
-
-
-def expect_one_error(name, result, pattern):
-    lines = [l for l in result.stderr.splitlines() if "rask: error:" in l or l.startswith("ERROR on rank")]
-    detail = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    checks.check(f"{name}: non-zero exit", result.returncode != 0, detail)
-    checks.check(f"{name}: exactly one error message", len(lines) == 1, detail)
-    checks.check(f"{name}: message says what failed", bool(lines) and re.search(pattern, lines[0]) is not None,
-                 f"wanted /{pattern}/ in {lines}")
 
 
 for ranks in (1, 2, 4):
@@ -90,9 +82,7 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_one_error("no input files", r, rf"^rask: error: no \.csv files in '{re.escape(tmp)}'$")
 
 # SIGTERM, as SLURM sends it at the time limit: every rank stops with one message.
-command = [checks.args.mpiexec, "-n", "2", "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
-job = subprocess.Popen(command + [f"{build}/jobs/delayed_inc_add"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+job = checks.start(f"{build}/jobs/delayed_inc_add", ranks=2)
 # The job prints its plan just before computing for 2 s; signal it in the middle.
 printed = []
 for line in job.stdout:
@@ -100,9 +90,7 @@ for line in job.stdout:
     if line.startswith("  predicted wall time"):
         break
 time.sleep(0.5)
-ranks = subprocess.run(["pgrep", "-P", str(job.pid)], capture_output=True, text=True).stdout.split()
-for pid in ranks:
-    os.kill(int(pid), signal.SIGTERM)
+ranks = signal_ranks(job, signal.SIGTERM)
 try:
     out, err = job.communicate(timeout=60)
 except subprocess.TimeoutExpired:

@@ -16,12 +16,12 @@ import tempfile
 import h5py
 import numpy as np
 
-from harness import Checks
+from harness import Checks, h5_datasets, relative_error
 
 checks = Checks(__doc__)
 build = checks.build
-source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-rask = os.path.join(build, "rask")
+source = checks.source
+rask = checks.rask
 tmp = tempfile.TemporaryDirectory()
 
 rng = np.random.default_rng(20221201)
@@ -33,11 +33,6 @@ with h5py.File(inputs["svd"], "w") as f:
     f["x"] = rng.random((400, 30))
 
 
-def h5_contents(path):
-    with h5py.File(path, "r") as f:
-        return {"/" + name: np.array(f[name]) for name in f}
-
-
 def close(got, want):
     """Equal keys, shapes and dtypes; values within 1e-12 of each dataset's largest."""
     if got.keys() != want.keys():
@@ -46,8 +41,7 @@ def close(got, want):
         g, w = got[k], want[k]
         if g.shape != w.shape or g.dtype != w.dtype:
             return f"{k}: {g.shape} {g.dtype} vs {w.shape} {w.dtype}"
-        scale = max(float(np.abs(w.astype(float)).max()) if w.size else 0.0, 1e-300)
-        err = float(np.abs(g.astype(float) - w.astype(float)).max()) / scale if w.size else 0.0
+        err = relative_error(g, w)
         if not err <= 1e-12:
             return f"{k}: relative difference {err:.3g}"
     return ""
@@ -67,7 +61,7 @@ for name, script in (("arrays", "jobs/arrays.py"), ("svd", "jobs/svd.py"), ("del
     d = subprocess.run([sys.executable, script, *extra, dask_out], capture_output=True, text=True,
                        timeout=300, cwd=work)
     checks.check(f"{name}.py runs under Dask", d.returncode == 0, d.stderr)
-    want = h5_contents(dask_out)
+    want = h5_datasets(dask_out)
     first = None
     for ranks, threads in ((1, 1), (1, 2), (2, 1), (2, 2), (4, 1)):
         at = f"{name}.py at {ranks} rank(s) x {threads} thread(s)"
@@ -77,7 +71,7 @@ for name, script in (("arrays", "jobs/arrays.py"), ("svd", "jobs/svd.py"), ("del
         checks.check(f"{at}: exit 0", r.returncode == 0, r.stderr)
         checks.check(f"{at}: prints what Dask prints", r.stdout == d.stdout and r.stdout != "",
                      f"rask:\n{r.stdout}\nDask:\n{d.stdout}")
-        got = h5_contents(out) if os.path.exists(out) else {}
+        got = h5_datasets(out) if os.path.exists(out) else {}
         problem = close(got, want)
         checks.check(f"{at}: datasets equal Dask's to 1e-12", problem == "", problem)
         if first is None:
@@ -100,10 +94,10 @@ for ranks, threads in ((1, 2), (4, 1)):
 with h5py.File(inputs["arrays"], "r") as f:
     x = np.array(f["x"])
 product = x.dot(x.T + 1)
-numpy_results = {"/x_plus_xT": x + x.T, "/dot": product, "/std": np.std(product - x.mean())}
+numpy_results = {"x_plus_xT": x + x.T, "dot": product, "std": np.std(product - x.mean())}
 work = tempfile.mkdtemp(dir=tmp.name)
 r = run_rask(os.path.join(source, "jobs", "arrays.py"), [inputs["arrays"], f"{work}/o.h5"], 2, 1, work)
-got = h5_contents(f"{work}/o.h5")
+got = h5_datasets(f"{work}/o.h5")
 problem = close({k: got[k] for k in numpy_results}, {k: np.asarray(v) for k, v in numpy_results.items()})
 checks.check("workshop cells at 2 ranks equal NumPy's on the same input", problem == "", problem)
 
@@ -124,27 +118,27 @@ def ks_limit(n, alpha):
 
 normal_cdf = np.vectorize(lambda v: 0.5 * (1 + math.erf((v - 2) / (3 * math.sqrt(2)))))
 cdfs = {
-    "/random": lambda v: np.clip(v, 0, 1),
-    "/uniform": lambda v: np.clip((v + 1) / 5, 0, 1),
-    "/normal": normal_cdf,
-    "/vector": lambda v: np.clip(v, 0, 1),
+    "random": lambda v: np.clip(v, 0, 1),
+    "uniform": lambda v: np.clip((v + 1) / 5, 0, 1),
+    "normal": normal_cdf,
+    "vector": lambda v: np.clip(v, 0, 1),
 }
-moments = {"/random": (0.5, 1 / 12), "/uniform": (1.5, 25 / 12), "/normal": (2.0, 9.0), "/vector": (0.5, 1 / 12)}
+moments = {"random": (0.5, 1 / 12), "uniform": (1.5, 25 / 12), "normal": (2.0, 9.0), "vector": (0.5, 1 / 12)}
 results = {}
 for ranks, threads in ((1, 1), (2, 2), (4, 1)):
     work = tempfile.mkdtemp(dir=tmp.name)
     r = run_rask(os.path.join(source, "tests", "jobs", "array_random.py"), [f"{work}/random.h5"], ranks, threads, work)
     checks.check(f"random arrays at {ranks} rank(s) x {threads} thread(s): exit 0", r.returncode == 0, r.stderr)
-    results[(ranks, threads)] = h5_contents(f"{work}/random.h5")
+    results[(ranks, threads)] = h5_datasets(f"{work}/random.h5")
 base = results[(1, 1)]
 checks.check("random arrays: the same numbers at 1, 2 and 4 ranks and 1 and 2 threads",
              all(v.keys() == base.keys() and all(np.array_equal(v[k], base[k]) for k in base)
                  for v in results.values()))
 checks.check("random arrays: the same seed in other chunks gives the same numbers",
-             np.array_equal(base["/random"], base["/same_seed_one_chunk"]))
+             np.array_equal(base["random"], base["same_seed_one_chunk"]))
 checks.check("random arrays: a RandomState's next call gives other numbers",
-             not np.array_equal(base["/next_call_a"], base["/next_call_b"]) and
-             abs(np.corrcoef(base["/next_call_a"].ravel(), base["/next_call_b"].ravel())[0, 1]) < 0.01)
+             not np.array_equal(base["next_call_a"], base["next_call_b"]) and
+             abs(np.corrcoef(base["next_call_a"].ravel(), base["next_call_b"].ravel())[0, 1]) < 0.01)
 for name, cdf in cdfs.items():
     a = base[name]
     mean, var = moments[name]
@@ -164,7 +158,7 @@ for name, cdf in cdfs.items():
     # Per chunk at 1e-4 each (Bonferroni over at most 16 chunks: 1.6e-3 overall).
     checks.check(f"{name}: Kolmogorov-Smirnov per chunk ({len(chunk_list)} chunks, worst sqrt(n) D = {worst:.3f})",
                  worst < math.sqrt(-0.5 * math.log(1e-4 / 2)))
-ints = base["/randint"]
+ints = base["randint"]
 counts = np.bincount(ints.ravel().astype(np.int64), minlength=7)
 expected = ints.size / 7
 chi2 = float(((counts - expected) ** 2 / expected).sum())
@@ -219,8 +213,8 @@ want_s = np.linalg.svd(xs.dot(xs.T), compute_uv=False)
 for ranks, threads in ((1, 2), (2, 1), (4, 1)):
     work = tempfile.mkdtemp(dir=tmp.name)
     r = run_rask(square_script, [f"{work}/s.h5"], ranks, threads, work)
-    got = h5_contents(f"{work}/s.h5") if r.returncode == 0 else {}
-    problem = close(got, {"/s": want_s}) if got else r.stderr
+    got = h5_datasets(f"{work}/s.h5") if r.returncode == 0 else {}
+    problem = close(got, {"s": want_s}) if got else r.stderr
     checks.check(f"svd(x.dot(x.T)) by ScaLAPACK at {ranks} rank(s) x {threads} thread(s) equals NumPy's",
                  problem == "", problem)
     checks.check(f"dask.visualize of that svd at {ranks} rank(s) x {threads} thread(s) draws it",

@@ -8,11 +8,11 @@ import subprocess
 import tempfile
 import time
 
-from harness import Checks
+from harness import Checks, signal_ranks
 
 checks = Checks(__doc__)
 build = checks.build
-rask = os.path.join(build, "rask")
+rask = checks.rask
 jobs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobs", "errors")
 
 
@@ -100,11 +100,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
 
 def start(args, ranks):
-    command = [checks.args.mpiexec, "-n", str(ranks), "--oversubscribe"]
-    if os.geteuid() == 0:
-        command.append("--allow-run-as-root")
-    return subprocess.Popen(command + [rask, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    return checks.start(rask, ["run", *args], ranks)
 
 
 def after_start(process):
@@ -128,13 +124,6 @@ def ended(name, process, limit, patterns, status=None):
 
 # SIGTERM (SLURM's time limit) during a compute and outside one; Ctrl-C (SIGINT to every
 # rank, as a terminal sends it) during a compute; a rank killed outright.
-def signal_ranks(process, sig):
-    # To every rank, as SLURM's step daemon sends it (mpirun, signalled itself, may stop
-    # forwarding output before rank 0 has written its message).
-    for pid in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split():
-        os.kill(int(pid), sig)
-
-
 p = start([script("sleeps.py")], 2)
 checks.check("SIGTERM in a compute: job started", after_start(p))
 time.sleep(1.0)

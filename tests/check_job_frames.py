@@ -15,30 +15,21 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from harness import Checks
+from harness import Checks, h5_datasets
 
 checks = Checks(__doc__)
 build = checks.build
-source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-rask = os.path.join(build, "rask")
+source = checks.source
+rask = checks.rask
 
 tmp = tempfile.TemporaryDirectory()
 minute = os.path.join(tmp.name, "minute")
-subprocess.run([f"{build}/inputs/rask-gen-minute", "--out", minute, "--symbols", "aig", "--start", "2010-01-04",
-                "--days", "20", "--seed", "11"], check=True, capture_output=True)
+checks.generate_minute(minute, days=20, seed=11)
 pattern = f"{minute}/aig/2010-01-*.csv"
 # The workshop's own layout (timestamp,close,high,low,open; 2-minute bars) for jobs/stocks.py.
 workshop = os.path.join(tmp.name, "workshop")
-subprocess.run([f"{build}/inputs/rask-gen-minute", "--out", workshop, "--symbols", "aig", "--start", "2010-01-04",
-                "--days", "20", "--seed", "5", "--layout", "workshop"], check=True, capture_output=True)
+checks.generate_minute(workshop, days=20, seed=5, layout="workshop")
 workshop_pattern = f"{workshop}/aig/2010-01-*.csv"
-
-
-def h5_contents(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, np.array(obj)) if isinstance(obj, h5py.Dataset) else None)
-    return out
 
 
 def same_h5(a, b):
@@ -89,7 +80,7 @@ for script, args, output in scripts:
     dask_run = subprocess.run([sys.executable, path, *[a.format(work=work) for a in args]], capture_output=True,
                               text=True, timeout=300, cwd=work)
     checks.check(f"{script} runs under Dask", dask_run.returncode == 0, dask_run.stderr)
-    dask_h5 = h5_contents(os.path.join(work, output)) if output else None
+    dask_h5 = h5_datasets(os.path.join(work, output)) if output else None
     for ranks, threads in ((1, 2), (2, 1), (4, 1)):
         work = tempfile.mkdtemp(dir=tmp.name)
         r = checks.run(rask, ["run", "--costs", os.path.join(work, "job.rask-costs"), path,
@@ -99,7 +90,7 @@ for script, args, output in scripts:
         checks.check(f"{name}: same output as Dask", same_text(r.stdout, dask_run.stdout) and r.stdout != "",
                      f"rask:\n{r.stdout}\nDask:\n{dask_run.stdout}")
         if output:
-            got = h5_contents(os.path.join(work, output))
+            got = h5_datasets(os.path.join(work, output))
             checks.check(f"{name}: same HDF5 as Dask (floats 1e-12 relative)", same_h5(got, dask_h5),
                          f"{got}\nvs\n{dask_h5}")
             rask_output = os.path.join(work, output)
@@ -110,7 +101,7 @@ bars = pd.concat([pd.read_csv(f, parse_dates=["timestamp"]) for f in sorted(glob
 hourly = bars.groupby(bars.timestamp.dt.hour).close.mean()
 day = bars.timestamp.dt.date
 spread = bars.groupby(day).high.max() - bars.groupby(day).low.min()
-got = h5_contents(rask_output)
+got = h5_datasets(rask_output)
 checks.check("stocks.h5: hourly mean close equals pandas'",
              np.array_equal(got["hourly/hour"], hourly.index.to_numpy())
              and np.allclose(got["hourly/close"], hourly.to_numpy(), rtol=1e-12, atol=0), str(got))

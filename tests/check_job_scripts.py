@@ -7,25 +7,18 @@ import sys
 import tempfile
 import time
 
-import h5py
 import numpy as np
 
-from harness import Checks
+from harness import Checks, h5_datasets
 
 checks = Checks(__doc__)
 build = checks.build
-source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-rask = os.path.join(build, "rask")
+source = checks.source
+rask = checks.rask
 
 tmp = tempfile.TemporaryDirectory()
 minute = os.path.join(tmp.name, "minute")
-subprocess.run([f"{build}/inputs/rask-gen-minute", "--out", minute, "--symbols", "aig", "--start", "2010-01-04",
-                "--days", "8", "--seed", "7"], check=True, capture_output=True)
-
-
-def h5_contents(path):
-    with h5py.File(path, "r") as f:
-        return {name: np.array(f[name]) for name in f}
+checks.generate_minute(minute, days=8, seed=7)
 
 
 # (script, arguments; {work} is a fresh directory per run, {minute} the generated bars)
@@ -47,7 +40,7 @@ for script, args in scripts:
     dask_run = subprocess.run([sys.executable, path, *argv], capture_output=True, text=True, timeout=300,
                               cwd=work)
     checks.check(f"{script} runs under Dask", dask_run.returncode == 0, dask_run.stderr)
-    dask_h5 = h5_contents(os.path.join(work, "spreads.h5")) if "spreads" in " ".join(argv) else None
+    dask_h5 = h5_datasets(os.path.join(work, "spreads.h5")) if "spreads" in " ".join(argv) else None
     for ranks, threads in ((1, 2), (2, 1), (4, 1)):
         work = tempfile.mkdtemp(dir=tmp.name)
         argv = [a.format(work=work, minute=minute) for a in args]
@@ -60,7 +53,7 @@ for script, args in scripts:
                      f"rask:\n{r.stdout}\nDask:\n{dask_run.stdout}")
         checks.check(f"{name}: one summary line", r.stderr.count("rask: done:") == 1, r.stderr)
         if dask_h5 is not None:
-            rask_h5 = h5_contents(os.path.join(work, "spreads.h5"))
+            rask_h5 = h5_datasets(os.path.join(work, "spreads.h5"))
             same = rask_h5.keys() == dask_h5.keys() and all(np.array_equal(rask_h5[k], dask_h5[k]) for k in dask_h5)
             checks.check(f"{name}: same HDF5 datasets as Dask", same, f"{rask_h5} vs {dask_h5}")
 
@@ -91,7 +84,7 @@ import pandas as pd
 work = tempfile.mkdtemp(dir=tmp.name)
 r = checks.run(rask, ["run", "--no-learn", os.path.join(source, "jobs/daily_spread.py"), f"{minute}/aig", f"{work}/s.h5"],
                ranks=2)
-got = h5_contents(f"{work}/s.h5")
+got = h5_datasets(f"{work}/s.h5")
 files = sorted(glob.glob(f"{minute}/aig/*.csv"))
 want = [pd.read_csv(f)["high"].max() - pd.read_csv(f)["low"].min() for f in files]
 checks.check("daily spreads equal pandas' on the same files", np.allclose(got["spread"], want, rtol=0, atol=1e-12),

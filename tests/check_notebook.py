@@ -11,19 +11,18 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 import h5py
 import nbformat
 import numpy as np
 
-from harness import Checks
+from harness import Checks, h5_datasets, relative_error, write_workshop_inputs
 
 checks = Checks(__doc__)
 build = checks.build
-source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-rask = os.path.join(build, "rask")
+source = checks.source
+rask = checks.rask
 tmp = tempfile.TemporaryDirectory()
 # Run from a copy: a notebook's files (visualize()'s mydask.png) land beside it, not in the repo.
 notebook = os.path.join(tmp.name, "jobs", "workshop.ipynb")
@@ -31,14 +30,9 @@ os.makedirs(os.path.dirname(notebook))
 for name in ("workshop.ipynb", "delayed_inc_add.py"):
     shutil.copy(os.path.join(source, "jobs", name), os.path.dirname(notebook))
 minute = os.path.join(tmp.name, "minute")
-subprocess.run([f"{build}/inputs/rask-gen-minute", "--out", minute, "--symbols", "aig", "--start", "2010-01-04",
-                "--days", "8", "--seed", "7"], check=True, capture_output=True)
+checks.generate_minute(minute, days=8, seed=7)
 inputs = os.path.join(tmp.name, "inputs.h5")
-rng = np.random.default_rng(1234)
-with h5py.File(inputs, "w") as f:
-    f["x"] = rng.integers(1, 10, size=(15, 15))
-    f["tall"] = rng.random((3000, 500))
-    f["wide"] = rng.random((700, 500))
+write_workshop_inputs(inputs)
 parameters = {"data": minute, "inputs": inputs}
 with h5py.File(inputs, "r") as f:
     wide = np.array(f["wide"])
@@ -127,13 +121,6 @@ def is_png(text):
         return False
 
 
-def h5(path):
-    with h5py.File(path, "r") as f:
-        out = {}
-        f.visititems(lambda name, obj: out.__setitem__(name, np.array(obj)) if isinstance(obj, h5py.Dataset) else None)
-        return out
-
-
 def same_h5(got, want):
     if got.keys() != want.keys():
         return False
@@ -141,15 +128,14 @@ def same_h5(got, want):
         g = got[name]
         if g.shape != w.shape or (w.dtype.kind in "SUO" and not np.array_equal(g, w)):
             return False
-        if w.dtype.kind not in "SUO" and w.size and \
-                np.abs(g.astype(float) - w.astype(float)).max() > 1e-12 * max(np.abs(w.astype(float)).max(), 1e-300):
+        if w.dtype.kind not in "SUO" and relative_error(g, w) > 1e-12:
             return False
     return True
 
 
 reference = run_under_dask(notebook, dict(parameters, out=os.path.join(tmp.name, "dask.h5")),
                            os.path.join(tmp.name, "dask.ipynb"))
-dask_h5 = h5(os.path.join(tmp.name, "dask.h5"))
+dask_h5 = h5_datasets(os.path.join(tmp.name, "dask.h5"))
 want = [[shown(o) for o in merged(c.outputs)] for c in code_cells(reference)]
 checks.check("the workshop notebook runs under Dask (nbclient)", len(want) > 30, str(len(want)))
 
@@ -196,7 +182,7 @@ for ranks in (1, 2, 3, 4):
     checks.check(f"workshop.ipynb {at}: visualize() and the matplotlib figure embedded as PNG",
                  len(images) >= 2 and all(is_png(o["data"]["image/png"]) for o in images), str(len(images)))
     checks.check(f"workshop.ipynb {at}: the HDF5 results equal Dask's", os.path.exists(h5_out) and
-                 same_h5(h5(h5_out), dask_h5))
+                 same_h5(h5_datasets(h5_out), dask_h5))
     timed = [c.metadata.get("papermill", {}) for c in cells]
     checks.check(f"workshop.ipynb {at}: per-cell wall time (papermill's metadata)",
                  all(t.get("status") == "completed" and t.get("duration", -1) >= 0 for t in timed)

@@ -17,7 +17,7 @@ SKIP = 77  # ctest's SKIP_RETURN_CODE for this test
 
 checks = Checks(__doc__)
 build = checks.build
-source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+source = checks.source
 
 
 def skip(reason):
@@ -130,7 +130,7 @@ try:
 
     work = os.path.join(tmp, "work")
     os.makedirs(work)
-    rask = os.path.join(build, "rask")
+    rask = checks.rask
     job_env = dict(env, RASK=rask)
 
     def sbatch(args):

@@ -13,31 +13,19 @@ import tempfile
 import h5py
 import numpy as np
 
-from harness import Checks
+from harness import Checks, h5_datasets, relative_error, write_workshop_inputs
 
 checks = Checks(__doc__)
 build = checks.build
-source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-rask = os.path.join(build, "rask")
+source = checks.source
+rask = checks.rask
 script = os.path.join(source, "jobs", "workshop.py")
 tmp = tempfile.TemporaryDirectory()
 minute = os.path.join(tmp.name, "minute")
-subprocess.run([f"{build}/inputs/rask-gen-minute", "--out", minute, "--symbols", "aig", "--start", "2010-01-04",
-                "--days", "20", "--seed", "3"], check=True, capture_output=True)
+checks.generate_minute(minute, days=20, seed=3)
 inputs = os.path.join(tmp.name, "inputs.h5")
-rng = np.random.default_rng(1234)
-with h5py.File(inputs, "w") as f:
-    f["x"] = rng.integers(1, 10, size=(15, 15))
-    f["tall"] = rng.random((3000, 500))
-    f["wide"] = rng.random((700, 500))
+write_workshop_inputs(inputs)
 common = ["--data", minute, "--scale", "0.001", "--inputs", inputs]
-
-
-def contents(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, np.array(obj)) if isinstance(obj, h5py.Dataset) else None)
-    return out
 
 
 def differences(got, want):
@@ -54,8 +42,7 @@ def differences(got, want):
             if not np.array_equal(g, w):
                 problems.append(f"{name}: differs")
             continue
-        scale = max(float(np.abs(w.astype(float)).max()) if w.size else 0.0, 1e-300)
-        err = float(np.abs(g.astype(float) - w.astype(float)).max()) / scale if w.size else 0.0
+        err = relative_error(g, w)
         if not err <= 1e-12:
             problems.append(f"{name}: relative difference {err:.3g}")
     return problems
@@ -65,7 +52,7 @@ dask_out = os.path.join(tmp.name, "dask.h5")
 peer = subprocess.run(["/usr/bin/python3", script, *common, "--out", dask_out], capture_output=True, text=True,
                       timeout=600, cwd=tmp.name)
 checks.check("workshop.py runs under Dask", peer.returncode == 0, peer.stdout[-2000:] + peer.stderr[-3000:])
-want = contents(dask_out) if peer.returncode == 0 else {}
+want = h5_datasets(dask_out) if peer.returncode == 0 else {}
 checks.check("Dask refuses svd(x.dot(x.T)) as the notebook shows", "svd/product_s" not in want and
              "svd(x.dot(x.T)): NotImplementedError" in peer.stdout, peer.stdout[-1500:])
 
@@ -81,7 +68,7 @@ for ranks, threads in ((1, 1), (2, 1), (4, 1), (2, 2)):
     checks.check(f"workshop.py under rask at {ranks} ranks x {threads} threads", ok, r.stdout[-2000:] + r.stderr[-3000:])
     if not ok:
         continue
-    got = contents(out)
+    got = h5_datasets(out)
     runs[(ranks, threads)] = got
     problems = differences(got, want)
     checks.check(f"{ranks}x{threads}: every dataset equals Dask's", not problems, "\n".join(problems))
@@ -109,7 +96,7 @@ r = checks.run(rask, ["run", "--costs", os.path.join(tmp.name, "random.rask-cost
 checks.check("workshop.py with the notebook's random inputs under rask at 2 ranks", r.returncode == 0,
              r.stdout[-2000:] + r.stderr[-3000:])
 if r.returncode == 0:
-    s = contents(out)["svd/s"]
+    s = h5_datasets(out)["svd/s"]
     top, rest = s[0] / (np.sqrt(20000 * 500) / 2), s[1:] / np.sqrt(20000 / 12)
     checks.check(f"random svd: top {top:.4f} and bulk [{rest.min():.3f}, {rest.max():.3f}] as theory says",
                  abs(top - 1) < 0.01 and rest.max() < 1 + 1.1 * np.sqrt(500 / 20000) and
