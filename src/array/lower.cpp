@@ -1,6 +1,6 @@
 // Lowering array expressions to chunk tasks: one task per chunk, made by the file that
 // holds its operation's kernels (fused.cpp, reduce.cpp, linear_sum.cpp, copy.cpp,
-// persist_store.cpp, dot.cpp, src/random, src/hdf5, src/linalg).
+// persist_store.cpp, dot.cpp, src/random, src/io, src/linalg).
 #include "array/lower.hpp"
 
 #include <cblas.h>
