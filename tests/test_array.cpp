@@ -110,13 +110,30 @@ TEST(Array, ElementwiseAndBroadcasting) {
   ASSERT_EQ(outer.cols(), 13);
   for (int r = 0; r < 13; ++r)
     for (int c = 0; c < 13; ++c) EXPECT_EQ(outer(r, c), C(r, 0) + c);
-  // Comparisons give bool, arithmetic on bool gives int.
+  // Comparisons give bool; bool with bool follows NumPy: + is or, * is and, - and
+  // negation are refused with NumPy's TypeError text.
   Array lt = a < b;
   EXPECT_EQ(lt.dtype(), rask::DType::boolean);
   Matrix L = gather(lt);
   for (int r = 0; r < 13; ++r)
     for (int c = 0; c < 11; ++c) EXPECT_EQ(L(r, c), A(r, c) < B(r, c) ? 1.0 : 0.0);
-  EXPECT_EQ((lt + lt).dtype(), rask::DType::int64);
+  EXPECT_EQ((lt + lt).dtype(), rask::DType::boolean);
+  EXPECT_EQ((lt * lt).dtype(), rask::DType::boolean);
+  EXPECT_EQ((lt + 1).dtype(), rask::DType::int64);
+  Array ge = a >= b;
+  Matrix G = gather(ge);
+  Matrix bool_or = gather(lt + ge), bool_and = gather(lt * (a < 0.5)), count = gather(lt + 1);
+  for (int r = 0; r < 13; ++r)
+    for (int c = 0; c < 11; ++c) {
+      EXPECT_EQ(bool_or(r, c), (L(r, c) != 0 || G(r, c) != 0) ? 1.0 : 0.0);
+      EXPECT_EQ(bool_and(r, c), (L(r, c) != 0 && A(r, c) < 0.5) ? 1.0 : 0.0);
+      EXPECT_EQ(count(r, c), L(r, c) + 1);
+    }
+  EXPECT_THROW((void)(lt - lt), rask::DTypeError);
+  EXPECT_NE(error_of([&] { (void)(lt - lt); }).find("numpy boolean subtract, the `-` operator, is not supported"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { (void)(-lt); }).find("numpy boolean negative, the `-` operator, is not supported"),
+            std::string::npos);
   EXPECT_EQ(gather((a >= 0.5).sum()).value(), (A.array() >= 0.5).count());
   // 0-d arrays: x - x.mean()
   expect_close(gather(a - a.mean()), A.array() - A.mean());

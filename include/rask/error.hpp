@@ -65,6 +65,14 @@ class TypeError : public Error {
   explicit TypeError(const std::string& m) : Error(m, false) {}
 };
 
+/// An operation NumPy refuses for its operands' dtypes (bool - bool, -bool), with NumPy's
+/// own message. Thrown while building the expression, before any work: every rank
+/// building the same expression throws it alike.
+class DTypeError : public Error {
+ public:
+  explicit DTypeError(const std::string& m) : Error(m, true) {}
+};
+
 /// Bad user input: a missing file or directory, a bad option. Collective when every
 /// rank found it the same way (the default); local when one rank alone looked (a file
 /// only that rank writes).

@@ -173,17 +173,28 @@ Array binary(const Array& a_in, const Array& b_in, BinaryOp op) {
   std::vector<std::int64_t> rc, cc;
   axis(x.rows, y.rows, x.row_chunks, y.row_chunks, rows, rc);
   axis(x.cols, y.cols, x.col_chunks, y.col_chunks, cols, cc);
+  // NumPy's bool arithmetic: or for +, and for *, and no - at all. rask's kernels count
+  // bools as 0 and 1, so the sum or product is compared with 0.
+  const bool both_bool = x.dtype == DType::boolean && y.dtype == DType::boolean;
+  if (both_bool && op == BinaryOp::sub)
+    throw DTypeError("numpy boolean subtract, the `-` operator, is not supported, "
+                     "use the bitwise_xor, the `^` operator, or the logical_xor function instead.");
   auto n = make(ops::Binary{op}, arithmetic_dtype(x.dtype, y.dtype, op), std::max(x.ndim, y.ndim), rows, cols,
                 std::move(rc), std::move(cc));
   n->args = {a.node(), b.node()};
-  return Array(finish(n));
+  Array out(finish(n));
+  if (both_bool && (op == BinaryOp::add || op == BinaryOp::mul))
+    return binary(out, scalar(0.0, DType::int64), BinaryOp::ne);
+  return out;
 }
 
 Array unary(const Array& a, UnaryOp op) {
   const ArrayNode& x = *a.node();
   DType dtype = x.dtype;
   if (op == UnaryOp::exp || op == UnaryOp::log || op == UnaryOp::sqrt) dtype = DType::float64;
-  if (op == UnaryOp::neg && dtype == DType::boolean) dtype = DType::int64;
+  if (op == UnaryOp::neg && dtype == DType::boolean)
+    throw DTypeError("The numpy boolean negative, the `-` operator, is not supported, "
+                     "use the `~` operator or the logical_not function instead.");
   if (op == UnaryOp::abs && dtype == DType::boolean) dtype = DType::boolean;
   auto n = make(ops::Unary{op}, dtype, x.ndim, x.rows, x.cols, x.row_chunks, x.col_chunks);
   n->args = {a.node()};

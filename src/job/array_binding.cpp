@@ -336,7 +336,8 @@ using namespace rask::job;  // NOLINT
 PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
   m.doc() = "rask::Array expressions for dask.array under rask run (local: builds, never computes)";
   // Shapes that do not fit are ValueErrors in the script line that builds them, as
-  // NumPy's and Dask's; a file that cannot be read is an OSError.
+  // NumPy's and Dask's; a file that cannot be read is an OSError; an operation NumPy
+  // refuses for the dtypes is a TypeError, as NumPy's.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -346,6 +347,8 @@ PYBIND11_EMBEDDED_MODULE(_rask_array, m) {
       PyErr_SetString(PyExc_OSError, e.what());
     } catch (const rask::SerializeError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const rask::DTypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
     }
   });
 

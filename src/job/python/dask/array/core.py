@@ -114,13 +114,8 @@ def _inner_operand(value, like, left):
 
 
 def _binary_expr(a, b, op):
-    """a op b with NumPy's bool rules: bool + bool is or, bool * bool is and, bool - bool
-    is an error (rask's arithmetic counts bools as 0 and 1)."""
-    if a.dtype == "bool" and b.dtype == "bool" and op in ("add", "mul", "sub"):
-        if op == "sub":
-            raise TypeError("numpy boolean subtract, the `-` operator, is not supported, "
-                            "use the bitwise_xor, the `^` operator, or the logical_xor function instead.")
-        return a.binary(b, op).binary(_rask_array.scalar(0.0, "int64"), "ne")
+    """a op b; NumPy's dtype rules (bool + bool is or, bool - bool a TypeError) are rask's
+    C++ rules."""
     return a.binary(b, op)
 
 
@@ -399,9 +394,6 @@ class Array:
     __hash__ = object.__hash__
 
     def __neg__(self):
-        if self._expr.dtype == "bool":
-            raise TypeError("The numpy boolean negative, the `-` operator, is not supported, "
-                            "use the `~` operator or the logical_not function instead.")
         return Array(self._expr.unary("neg"), "neg")
 
     def __pos__(self):
